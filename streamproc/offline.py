@@ -1,0 +1,83 @@
+"""`streamproc kpis`: the KPIs of a JSON Lines file, computed with the worker's KPI code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+from streamproc.jsonl import read_lines
+from streamproc.kpi.families import KpiValue
+from streamproc.kpi.pipeline import Pipeline
+from streamproc.kpi.targets import Targets
+from streamproc.kpi.windows import Window
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineResult:
+    values: list[KpiValue]
+    events: int
+    duplicates: int
+    invalid: int
+    clock_us: int | None
+
+
+def compute_kpis(
+    source: TextIO,
+    *,
+    targets: Targets,
+    windows: tuple[Window, ...],
+    whole_input: bool,
+    errors: TextIO = sys.stderr,
+) -> OfflineResult:
+    """Run every line of `source` through the pipeline; report invalid lines to `errors`."""
+    pipeline = Pipeline(targets=targets, windows=windows)
+    events = duplicates = invalid = 0
+    for line in read_lines(source):
+        if line.event is None:
+            invalid += 1
+            print(f"line {line.number}: {line.error}", file=errors)
+            continue
+        events += 1
+        if not pipeline.process(line.event):
+            duplicates += 1
+    return OfflineResult(
+        values=pipeline.values(whole_input=whole_input),
+        events=events,
+        duplicates=duplicates,
+        invalid=invalid,
+        clock_us=pipeline.clock_us,
+    )
+
+
+def value_to_json(value: KpiValue) -> str:
+    """One JSON Lines record: the family name, the labels and the value, as on /metrics."""
+    return json.dumps({"metric": value.metric, "labels": dict(value.labels), "value": value.value})
+
+
+def write_json(values: list[KpiValue], out: TextIO) -> None:
+    for value in values:
+        out.write(value_to_json(value) + "\n")
+
+
+def write_table(values: list[KpiValue], out: TextIO) -> None:
+    """Print values as a table, one row per series, with the labels as columns."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for column in ("metric", "channel", "team", "window", "stat/kpi", "value"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for value in values:
+        labels = dict(value.labels)
+        extra = labels.get("stat") or labels.get("kpi") or ""
+        table.add_row(
+            value.metric.removeprefix("support_"),
+            labels.get("channel", ""),
+            labels.get("team", ""),
+            labels.get("window", ""),
+            extra,
+            f"{value.value:.6g}",
+        )
+    Console(file=out, width=140).print(table)

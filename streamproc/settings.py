@@ -1,0 +1,147 @@
+"""Settings of the worker and the commands: one frozen object, read from the environment.
+
+Every field can be set with an environment variable named `STREAMPROC_` plus the field
+name in upper case (for example `STREAMPROC_WINDOWS='["1h","24h"]'`). The bootstrap
+servers also accept the common `KAFKA_BOOTSTRAP_SERVERS`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streamproc.events import EventType
+from streamproc.kpi.targets import Targets, load_targets
+from streamproc.kpi.windows import Window, build_windows
+
+
+class Settings(BaseSettings):
+    """Configuration shared by `streamproc worker`, `replay`, `kpis` and the demo."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMPROC_", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    # Kafka connection.
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices(
+            "STREAMPROC_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"
+        ),
+        description="Comma-separated host:port list of Kafka brokers.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="Kafka security protocol."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SASL mechanism when the protocol is SASL_*."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the brokers' certificates."
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="PEM client certificate, for brokers that require one."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="PEM private key of the client certificate."
+    )
+
+    # Topics.
+    app_id: str = Field(
+        default="streamproc",
+        description="Consumer group id and prefix of the worker's internal topics.",
+    )
+    topic_ticket_opened: str = Field(default="ticket-opened", description="Topic of ticket_opened events.")
+    topic_first_reply: str = Field(default="first-reply", description="Topic of first_reply events.")
+    topic_resolved: str = Field(default="resolved", description="Topic of resolved events.")
+    topic_survey: str = Field(default="survey", description="Topic of survey events.")
+    topic_dead_letter: str = Field(
+        default="streamproc-dead-letter",
+        description="Topic that receives rejected messages with the reason in headers.",
+    )
+    topic_partitions: int = Field(
+        default=8,
+        ge=1,
+        description="Partitions of the input and internal topics; input topics must share it.",
+    )
+    topic_replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor of the topics the worker creates."
+    )
+
+    # KPI computation.
+    windows: list[str] = Field(
+        default=["1h", "24h", "7d"], description="Rolling event-time window lengths."
+    )
+    buckets_per_window: int = Field(
+        default=60, ge=1, description="Buckets each window is kept in; its step is length / count."
+    )
+    targets_file: Path | None = Field(
+        default=None, description="YAML file of KPI targets; built-in defaults when unset."
+    )
+
+    # Exporter and worker process.
+    metrics_host: str = Field(default="127.0.0.1", description="Address the /metrics server binds.")
+    metrics_port: int = Field(default=9464, ge=0, le=65535, description="Port of the /metrics server.")
+    clock_broadcast_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each worker sends its event-time clock to every aggregate partition.",
+    )
+    prune_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often expired window buckets are deleted."
+    )
+    data_dir: Path = Field(
+        default=Path(".streamproc"), description="Directory for the worker's local files."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of the worker."
+    )
+
+    @field_validator("windows")
+    @classmethod
+    def _check_windows(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("windows must list at least one length, such as 1h")
+        return value
+
+    def build_windows(self) -> tuple[Window, ...]:
+        """Return the configured rolling windows."""
+        return build_windows(self.windows, buckets_per_window=self.buckets_per_window)
+
+    def load_targets(self) -> Targets:
+        """Return the KPI targets from `targets_file`, or the defaults."""
+        return load_targets(self.targets_file)
+
+    def input_topics(self) -> dict[str, EventType]:
+        """Return each input topic name with the event type it carries."""
+        return {
+            self.topic_ticket_opened: EventType.TICKET_OPENED,
+            self.topic_first_reply: EventType.FIRST_REPLY,
+            self.topic_resolved: EventType.RESOLVED,
+            self.topic_survey: EventType.SURVEY,
+        }
+
+    def aggregate_topic(self) -> str:
+        """Return the internal topic that carries contributions to the aggregates."""
+        return f"{self.app_id}-kpi-contributions"
+
+    def kafka_client_options(self) -> dict[str, object]:
+        """Return security options in kafka-python's keyword form."""
+        options: dict[str, object] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_sasl_mechanism:
+            options["sasl_mechanism"] = self.kafka_sasl_mechanism
+            options["sasl_plain_username"] = self.kafka_sasl_username
+            if self.kafka_sasl_password is not None:
+                options["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_ssl_cafile:
+            options["ssl_cafile"] = str(self.kafka_ssl_cafile)
+        if self.kafka_ssl_certfile:
+            options["ssl_certfile"] = str(self.kafka_ssl_certfile)
+        if self.kafka_ssl_keyfile:
+            options["ssl_keyfile"] = str(self.kafka_ssl_keyfile)
+        return options

@@ -1,0 +1,1 @@
+"""The Kafka side: the Faust worker, the exporter and the producers."""

@@ -1,0 +1,244 @@
+"""The Faust worker: a thin layer that runs the pure KPI steps over Kafka and tables.
+
+Two agents in one consumer group:
+
+1. The ticket agent reads the four input topics (co-partitioned by `ticket_id`), keeps
+   each ticket's events in the `tickets` table and sends the ticket's complete sample
+   list per dimension to the contributions topic, keyed by dimension.
+2. The aggregate agent reads the contributions topic and keeps window buckets in the
+   `kpi-buckets` table. Each dimension lives in exactly one partition, so every value
+   is the same whether one worker or several share the partitions.
+
+The event-time clock is the latest `occurred_at` seen by any ticket agent: each one
+sends its clock to every contributions partition, and each aggregate partition keeps
+the maximum. Importing this module imports Faust, which reads the command line; only
+`streamproc worker` imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT
+
+from streamproc.errors import InvalidEventError
+from streamproc.events import parse_event
+from streamproc.kpi.aggregate import Aggregator
+from streamproc.kpi.ledger import apply_event, ledger_key
+from streamproc.kpi.pipeline import current_values
+from streamproc.settings import Settings
+from streamproc.stream.exporter import Exporter, Snapshot
+
+logger = logging.getLogger(__name__)
+
+CLOCK_KEY_PREFIX = "partition-"
+
+
+@dataclass
+class WorkerState:
+    """In-memory state of one worker process that is not kept in tables."""
+
+    local_clock_us: int | None = None
+    broadcast_clock_us: int | None = None
+    last_prune: dict[int, float] = field(default_factory=dict)
+    changes: int = 0
+    published: tuple[int, int | None, frozenset[int]] | None = None
+
+
+def create_app(settings: Settings, exporter: Exporter) -> faust.App:
+    """Build the Faust app, its topics, tables, agents and timers from `settings`."""
+    windows = settings.build_windows()
+    targets = settings.load_targets()
+    topic_types = settings.input_topics()
+    state = WorkerState()
+
+    app = faust.App(
+        settings.app_id,
+        broker=_broker_urls(settings.kafka_bootstrap_servers),
+        broker_credentials=_credentials(settings),
+        store="memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        # The built-in web server binds every address and serves table contents; the
+        # exporter serves /metrics on its own loopback-by-default port instead.
+        web_enabled=False,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        datadir=str(settings.data_dir),
+        logging_config=None,
+    )
+
+    inputs = app.topic(*topic_types, key_serializer="raw", value_serializer="raw")
+    dead_letter = app.topic(settings.topic_dead_letter, key_serializer="raw", value_serializer="raw")
+    contributions_topic = app.topic(
+        settings.aggregate_topic(),
+        internal=True,
+        partitions=settings.topic_partitions,
+        key_serializer="raw",
+        value_serializer="json",
+    )
+
+    # JSON keys round-trip as str through the changelog; raw keys would come back as bytes.
+    schema = faust.Schema(key_serializer="json", value_serializer="json")
+    tickets = app.Table("tickets", schema=schema)
+    contributions = app.Table("kpi-contributions", schema=schema)
+    buckets = app.Table("kpi-buckets", schema=schema)
+    clocks = app.Table("kpi-clock", schema=schema)
+
+    aggregator = Aggregator(
+        windows=windows,
+        contributions=contributions,
+        buckets=buckets,
+        retention_us=windows[-1].length_us + windows[-1].bucket_us,
+    )
+
+    @app.agent(inputs)
+    async def process_tickets(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await _process_input(event)
+
+    async def _process_input(event: EventT[bytes]) -> None:
+        message = event.message
+        topic = message.topic
+        try:
+            parsed = parse_event(event.value, topic_type=topic_types[topic])
+        except InvalidEventError as exc:
+            await _send_to_dead_letter(message, exc)
+            exporter.events.labels(topic, "invalid").inc()
+            return
+
+        result = apply_event(tickets, parsed, targets)
+        exporter.events.labels(topic, "duplicate" if result.duplicate else "accepted").inc()
+        if state.local_clock_us is None or parsed.occurred_us > state.local_clock_us:
+            state.local_clock_us = parsed.occurred_us
+
+        ticket = ledger_key(parsed)
+        for dimension, samples in result.contributions.items():
+            payload = {"k": ticket, "s": samples, "c": state.local_clock_us}
+            await contributions_topic.send(key=dimension.encode(), value=payload)
+
+    async def _send_to_dead_letter(message: Any, exc: InvalidEventError) -> None:
+        headers = [
+            ("streamproc.source.topic", message.topic.encode()),
+            ("streamproc.source.partition", str(message.partition).encode()),
+            ("streamproc.source.offset", str(message.offset).encode()),
+            ("streamproc.error.field", exc.field.encode()),
+            ("streamproc.error.reason", str(exc).encode()),
+        ]
+        await dead_letter.send(key=message.key, value=message.value, headers=headers)
+        logger.warning(
+            "rejected message %s[%s]@%s: %s; sent to %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            exc,
+            settings.topic_dead_letter,
+        )
+
+    @app.agent(contributions_topic)
+    async def aggregate(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            _apply_contribution(event)
+
+    def _apply_contribution(event: EventT[Any]) -> None:
+        partition = event.message.partition
+        payload = event.value
+        clock_key = f"{CLOCK_KEY_PREFIX}{partition}"
+        sent_clock = payload.get("c")
+        if sent_clock is not None and sent_clock > (clocks.get(clock_key) or 0):
+            clocks[clock_key] = sent_clock
+            state.changes += 1
+
+        if "k" in payload:
+            dimension = event.key.decode() if isinstance(event.key, bytes) else str(event.key)
+            aggregator.apply(dimension, payload["k"], payload["s"], shard=partition)
+            state.changes += 1
+
+        now = time.monotonic()
+        clock_us = clocks.get(clock_key)
+        if clock_us and now - state.last_prune.get(partition, 0.0) > settings.prune_interval_seconds:
+            state.last_prune[partition] = now
+            removed = aggregator.prune(clock_us, shard=partition)
+            if removed:
+                logger.info("pruned %d expired aggregate entries of partition %d", removed, partition)
+
+    @app.timer(settings.clock_broadcast_interval_seconds)
+    async def broadcast_clock() -> None:
+        # Every aggregate partition must see every ticket partition's progress, or a
+        # dimension whose tickets all sit on one worker would lag the others.
+        clock_us = state.local_clock_us
+        if clock_us is None or clock_us == state.broadcast_clock_us:
+            return
+        for partition in range(settings.topic_partitions):
+            await contributions_topic.send(
+                key=b"clock", value={"c": clock_us}, partition=partition
+            )
+        state.broadcast_clock_us = clock_us
+
+    @app.timer(1.0)
+    async def refresh_snapshot() -> None:
+        shards = frozenset(
+            tp.partition
+            for tp in app.assignor.assigned_actives()
+            if tp.topic == settings.aggregate_topic()
+        )
+        clock_values = [value for value in clocks.values() if value]
+        clock_us = max(clock_values) if clock_values else None
+        marker = (state.changes, clock_us, shards)
+        if marker == state.published:
+            return
+        state.published = marker
+        values: tuple[Any, ...] = ()
+        if clock_us is not None:
+            values = tuple(
+                current_values(
+                    list(buckets.items()),
+                    windows=windows,
+                    clock_us=clock_us,
+                    targets=targets,
+                    shards=set(shards),
+                )
+            )
+        exporter.publish(Snapshot(values=values, clock_us=clock_us))
+
+    return app
+
+
+def _broker_urls(servers: str) -> list[str]:
+    return [f"kafka://{server.strip()}" for server in servers.split(",") if server.strip()]
+
+
+def _credentials(settings: Settings) -> Any:
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(
+            purpose=ssl.Purpose.SERVER_AUTH,
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None,
+        )
+        if settings.kafka_ssl_certfile:
+            context.load_cert_chain(
+                str(settings.kafka_ssl_certfile),
+                keyfile=str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+            )
+    if protocol == "SSL":
+        return context
+
+    password = settings.kafka_sasl_password
+    credentials = faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=password.get_secret_value() if password is not None else None,
+        mechanism=settings.kafka_sasl_mechanism or "PLAIN",
+        ssl_context=context,
+    )
+    return credentials

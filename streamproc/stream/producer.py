@@ -1,0 +1,136 @@
+"""Producing contract events into the input topics, and creating the topics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from streamproc.events import EventType
+from streamproc.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+US_PER_SECOND = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One message for an input topic: the raw JSON text with its routing fields."""
+
+    line: int
+    text: str
+    topic: str
+    key: bytes | None
+    occurred_us: int | None
+
+
+def route(document: dict[str, Any], settings: Settings) -> tuple[str, bytes | None]:
+    """Return the topic and message key of an event document.
+
+    The key is `ticket_id`; a ticket-less survey is keyed by `response_id` (else
+    `event_id`) so that every answer to one response lands in one partition.
+    """
+    kind = EventType(document["type"])
+    topic = {v: k for k, v in settings.input_topics().items()}[kind]
+    key = document.get("ticket_id") or document.get("response_id") or document.get("event_id")
+    return topic, str(key).encode() if key is not None else None
+
+
+def create_topics(settings: Settings, *, partitions: int | None = None) -> list[str]:
+    """Create the input and dead-letter topics when missing; return the ones created."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.app_id}-admin",
+        **settings.kafka_client_options(),
+    )
+    names = [*settings.input_topics(), settings.topic_dead_letter]
+    created = []
+    try:
+        existing = set(admin.list_topics())
+        for name in names:
+            if name in existing:
+                continue
+            topic = NewTopic(
+                name,
+                num_partitions=partitions or settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+            )
+            try:
+                admin.create_topics([topic])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+    return created
+
+
+def make_producer(settings: Settings) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.app_id}-producer",
+        acks="all",
+        linger_ms=5,
+        **settings.kafka_client_options(),
+    )
+
+
+def paced(records: Iterable[Record], *, speed: float | None) -> Iterator[Record]:
+    """Yield records, sleeping so that event time advances `speed` times faster than wall time.
+
+    Pacing follows the latest event time seen so far, so records that come out of time
+    order are sent at once instead of rewinding the pace. `speed` None sends at once.
+    """
+    start_wall = time.monotonic()
+    first_us: int | None = None
+    latest_us: int | None = None
+    for record in records:
+        if speed is not None and record.occurred_us is not None:
+            if first_us is None:
+                first_us = record.occurred_us
+            latest_us = max(latest_us or record.occurred_us, record.occurred_us)
+            due = start_wall + (latest_us - first_us) / US_PER_SECOND / speed
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        yield record
+
+
+def parse_record(line: int, text: str, settings: Settings) -> Record:
+    """Route one JSON Lines line; raises ValueError when it has no usable `type`."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {line}: not valid JSON ({exc.msg}); fix the line or remove it") from exc
+    if not isinstance(document, dict) or document.get("type") not in {t.value for t in EventType}:
+        raise ValueError(
+            f"line {line}: field 'type' = {document.get('type') if isinstance(document, dict) else None!r} "
+            "does not name an event type, so the topic is unknown; "
+            "use ticket_opened, first_reply, resolved or survey"
+        )
+    topic, key = route(document, settings)
+    occurred_us = _occurred_us(document.get("occurred_at"))
+    return Record(line, text, topic, key, occurred_us)
+
+
+def _occurred_us(value: Any) -> int | None:
+    from datetime import datetime, timezone
+
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
