@@ -83,8 +83,24 @@ def _build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--rate", type=float, default=5.0, help="new tickets per second (default: 5)")
     simulate.add_argument("--duration", type=float, default=None,
                           help="stop after this many seconds (default: run until Ctrl-C)")
-    simulate.add_argument("--seed", type=int, default=None, help="random seed, for repeatable traffic")
+    simulate.add_argument("--seed", type=int, default=None,
+                          help="random seed for repeatable arrival times and ticket plans "
+                          "(event ids stay unique in every run)")
+    simulate.add_argument("--invalid-ratio", type=float, default=0.0, metavar="SHARE",
+                          help="share of events, 0 to 1, each followed by a malformed copy that "
+                          "the worker sends to the dead-letter topic (default: 0)")
     simulate.set_defaults(handler=_run_simulate)
+
+    watch = commands.add_parser("watch", help="show a worker's live KPIs from its /metrics")
+    watch.add_argument("--url", default=None,
+                       help="metrics URL (default: http://127.0.0.1:STREAMPROC_METRICS_PORT/metrics)")
+    watch.add_argument("--window", default=None, metavar="LENGTH",
+                       help="window to show, such as 1h (default: the first configured window)")
+    watch.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
+                       help="seconds between scrapes (default: 2)")
+    watch.add_argument("--once", action="store_true",
+                       help="print one table and exit, with status 1 if the scrape fails")
+    watch.set_defaults(handler=_run_watch)
     return parser
 
 
@@ -138,11 +154,7 @@ def _run_import(args: argparse.Namespace, settings: Settings) -> int:
     mapping = load_mapping(Path(args.mapping))
     with open(args.file, encoding=mapping.encoding, newline="") as csv_file:
         report = import_csv(mapping, csv_file, sys.stdout)
-    print(
-        f"{report.rows} rows: {report.events} events written, {report.filtered} rows filtered "
-        f"by the mapping, {len(report.errors)} rows with errors",
-        file=sys.stderr,
-    )
+    print(report.summary(), file=sys.stderr)
     for error in report.errors:
         print(f"  {error}", file=sys.stderr)
     return 1 if report.errors else 0
@@ -171,8 +183,22 @@ def _run_schemas(args: argparse.Namespace, settings: Settings) -> int:
 def _run_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from streamproc.simulator import run_simulation
 
-    run_simulation(settings, rate=args.rate, duration=args.duration, seed=args.seed)
+    run_simulation(
+        settings,
+        rate=args.rate,
+        duration=args.duration,
+        seed=args.seed,
+        invalid_ratio=args.invalid_ratio,
+    )
     return 0
+
+
+def _run_watch(args: argparse.Namespace, settings: Settings) -> int:
+    from streamproc.watch import run_watch
+
+    url = args.url or f"http://127.0.0.1:{settings.metrics_port}/metrics"
+    window = args.window or settings.windows[0]
+    return run_watch(url, window=window, interval=args.interval, once=args.once)
 
 
 if __name__ == "__main__":

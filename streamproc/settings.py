@@ -51,6 +51,14 @@ class Settings(BaseSettings):
         default=None, description="PEM private key of the client certificate."
     )
 
+    kafka_session_timeout_seconds: float = Field(
+        default=30.0,
+        ge=6,
+        le=300,
+        description="Seconds without heartbeats before the group gives a worker's partitions "
+        "to others; shorter moves work faster after a crash, longer tolerates stalls.",
+    )
+
     # Topics.
     app_id: str = Field(
         default="streamproc",

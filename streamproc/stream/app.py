@@ -68,6 +68,8 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
         # exporter serves /metrics on its own loopback-by-default port instead.
         web_enabled=False,
         table_standby_replicas=0,
+        broker_session_timeout=settings.kafka_session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_seconds / 3),
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
         value_serializer="raw",
