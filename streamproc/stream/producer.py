@@ -13,6 +13,8 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from streamproc.errors import ConfigurationError
+
 from streamproc.events import EventType
 from streamproc.settings import Settings
 
@@ -71,6 +73,97 @@ def create_topics(settings: Settings, *, partitions: int | None = None) -> list[
     finally:
         admin.close()
     return created
+
+
+# Tables of the worker, whose changelog topics are `<app id>-<table>-changelog`.
+TABLE_NAMES = ("tickets", "kpi-contributions", "kpi-buckets", "kpi-clock")
+
+
+def prepare_worker_topics(settings: Settings, *, timeout: float = 60.0) -> None:
+    """Check the input topics and create the worker's internal topics before Faust starts.
+
+    Faust declares internal topics itself, but on a broker that has just created them it
+    can read metadata that does not list them yet and then skip them for good; creating
+    them here and waiting until the metadata shows them avoids that race. Raises
+    ConfigurationError when an input topic is missing or has a partition count other
+    than `topic_partitions`, because the per-ticket tables need co-partitioned inputs.
+    """
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.app_id}-admin",
+        **settings.kafka_client_options(),
+    )
+    try:
+        _check_input_partitions(admin, settings)
+        compacted = {"cleanup.policy": "compact"}
+        wanted = {settings.aggregate_topic(): {}}
+        wanted.update({f"{settings.app_id}-{name}-changelog": compacted for name in TABLE_NAMES})
+        existing = set(admin.list_topics())
+        for name, configs in wanted.items():
+            if name in existing:
+                continue
+            topic = NewTopic(
+                name,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+                topic_configs=configs,
+            )
+            try:
+                admin.create_topics([topic])
+                logger.info("created topic %s", name)
+            except TopicAlreadyExistsError:
+                pass
+        _wait_for_partitions(admin, list(wanted), settings.topic_partitions, timeout)
+    finally:
+        admin.close()
+
+
+def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    counts = {}
+    for description in admin.describe_topics(names):
+        if description.get("error_code", 0) == 0:
+            name = description.get("name") or description.get("topic")
+            counts[str(name)] = len(description.get("partitions") or [])
+    return counts
+
+
+def _check_input_partitions(admin: KafkaAdminClient, settings: Settings) -> None:
+    names = list(settings.input_topics())
+    existing = set(admin.list_topics())
+    missing = [name for name in names if name not in existing]
+    if missing:
+        raise ConfigurationError(
+            f"input topics {', '.join(missing)} do not exist on "
+            f"{settings.kafka_bootstrap_servers}; create them with `streamproc create-topics` "
+            f"or with {settings.topic_partitions} partitions each"
+        )
+    counts = _partition_counts(admin, names)
+    wrong = {name: count for name, count in counts.items() if count != settings.topic_partitions}
+    if wrong:
+        listed = ", ".join(f"{name} has {count}" for name, count in sorted(wrong.items()))
+        raise ConfigurationError(
+            f"input topics must all have STREAMPROC_TOPIC_PARTITIONS={settings.topic_partitions} "
+            f"partitions so tickets are co-partitioned, but {listed}; set the setting to match "
+            "or repartition the topics"
+        )
+
+
+def _wait_for_partitions(
+    admin: KafkaAdminClient, names: list[str], partitions: int, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = _partition_counts(admin, names)
+        pending = [name for name in names if counts.get(name) != partitions]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise ConfigurationError(
+                f"topics {', '.join(pending)} did not show {partitions} partitions within "
+                f"{timeout:.0f} s; check the broker log, or that an existing topic of that name "
+                "has the same partition count"
+            )
+        time.sleep(0.5)
 
 
 def make_producer(settings: Settings) -> KafkaProducer:

@@ -17,7 +17,9 @@ def run_worker(settings: Settings) -> None:
 
     from streamproc.stream.app import create_app
     from streamproc.stream.exporter import Exporter
+    from streamproc.stream.producer import prepare_worker_topics
 
+    prepare_worker_topics(settings)
     exporter = Exporter()
     app = create_app(settings, exporter)
     exporter.start(host=settings.metrics_host, port=settings.metrics_port)
