@@ -56,6 +56,11 @@ def _build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--window", action="append", default=None, metavar="LENGTH",
                       help="rolling window length such as 1h (repeatable; default: the configured "
                       "windows); 'all' adds a window over the whole input")
+    kpis.add_argument("--bucket", default=None, metavar="LENGTH",
+                      help="report each fixed interval of this length, such as 1h or 1d, "
+                      "instead of rolling windows")
+    kpis.add_argument("--time-zone", default=None, metavar="ZONE",
+                      help="IANA time zone that --bucket intervals follow (default: STREAMPROC_TIME_ZONE, UTC)")
     kpis.set_defaults(handler=_run_kpis)
 
     replay = commands.add_parser("replay", help="produce a JSON Lines file into the input topics")
@@ -121,16 +126,28 @@ def _run_kpis(args: argparse.Namespace, settings: Settings) -> int:
     lengths = [w for w in requested if w != "all"] or settings.windows
     windows = build_windows(lengths, buckets_per_window=settings.buckets_per_window)
 
+    tumbling = None
+    if args.bucket is not None:
+        from streamproc.kpi.tumbling import TumblingBuckets
+
+        tumbling = TumblingBuckets(args.bucket, time_zone=args.time_zone or settings.time_zone)
+
     with open_input(args.file) as source:
         result = compute_kpis(
-            source, targets=settings.load_targets(), windows=windows, whole_input=whole_input
+            source,
+            options=settings.kpi_options(),
+            windows=windows,
+            whole_input=whole_input,
+            lateness=settings.lateness(),
+            tumbling=tumbling,
         )
     if args.format == "json":
         write_json(result.values, sys.stdout)
     else:
         write_table(result.values, sys.stdout)
     print(
-        f"{result.events} events ({result.duplicates} duplicates), {result.invalid} invalid lines",
+        f"{result.events} events ({result.duplicates} duplicates, {result.late} late), "
+        f"{result.invalid} invalid lines",
         file=sys.stderr,
     )
     return 1 if result.invalid else 0

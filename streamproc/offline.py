@@ -9,8 +9,9 @@ from typing import TextIO
 
 from streamproc.jsonl import read_lines
 from streamproc.kpi.families import KpiValue
-from streamproc.kpi.pipeline import Pipeline
-from streamproc.kpi.targets import Targets
+from streamproc.kpi.pipeline import Lateness, Pipeline
+from streamproc.kpi.samples import KpiOptions
+from streamproc.kpi.tumbling import TumblingBuckets
 from streamproc.kpi.windows import Window
 
 
@@ -19,6 +20,7 @@ class OfflineResult:
     values: list[KpiValue]
     events: int
     duplicates: int
+    late: int
     invalid: int
     clock_us: int | None
 
@@ -26,13 +28,18 @@ class OfflineResult:
 def compute_kpis(
     source: TextIO,
     *,
-    targets: Targets,
+    options: KpiOptions,
     windows: tuple[Window, ...],
     whole_input: bool,
+    lateness: Lateness | None = None,
+    tumbling: TumblingBuckets | None = None,
     errors: TextIO = sys.stderr,
 ) -> OfflineResult:
-    """Run every line of `source` through the pipeline; report invalid lines to `errors`."""
-    pipeline = Pipeline(targets=targets, windows=windows)
+    """Run every line of `source` through the pipeline; report invalid lines to `errors`.
+
+    With `tumbling`, the values are those of each fixed interval instead of the windows.
+    """
+    pipeline = Pipeline(windows=windows, options=options, lateness=lateness)
     events = duplicates = invalid = 0
     for line in read_lines(source):
         if line.event is None:
@@ -42,10 +49,15 @@ def compute_kpis(
         events += 1
         if not pipeline.process(line.event):
             duplicates += 1
+    if tumbling is not None:
+        values = pipeline.tumbling_values(tumbling)
+    else:
+        values = pipeline.values(whole_input=whole_input)
     return OfflineResult(
-        values=pipeline.values(whole_input=whole_input),
+        values=values,
         events=events,
         duplicates=duplicates,
+        late=sum(n for (_, outcome), n in pipeline.outcomes.items() if outcome == "late"),
         invalid=invalid,
         clock_us=pipeline.clock_us,
     )
@@ -67,16 +79,17 @@ def write_table(values: list[KpiValue], out: TextIO) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False)
-    for column in ("metric", "channel", "team", "window", "stat/kpi", "value"):
+    for column in ("metric", "channel", "team", "window", "clock", "stat/kpi", "value"):
         table.add_column(column, justify="right" if column == "value" else "left")
     for value in values:
         labels = dict(value.labels)
-        extra = labels.get("stat") or labels.get("kpi") or ""
+        extra = labels.get("stat") or labels.get("kpi") or labels.get("outcome") or labels.get("survey") or ""
         table.add_row(
             value.metric.removeprefix("support_"),
             labels.get("channel", ""),
             labels.get("team", ""),
-            labels.get("window", ""),
+            labels.get("window") or labels.get("bucket_start", ""),
+            labels.get("clock", ""),
             extra,
             f"{value.value:.6g}",
         )

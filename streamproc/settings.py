@@ -14,7 +14,11 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streamproc.events import EventType
+from streamproc.kpi.durations import parse_duration_us
+from streamproc.kpi.pipeline import Lateness
+from streamproc.kpi.samples import KpiOptions
 from streamproc.kpi.targets import Targets, load_targets
+from streamproc.kpi.tumbling import TumblingBuckets
 from streamproc.kpi.windows import Window, build_windows
 
 
@@ -91,6 +95,30 @@ class Settings(BaseSettings):
     targets_file: Path | None = Field(
         default=None, description="YAML file of KPI targets; built-in defaults when unset."
     )
+    reopen_period: str = Field(
+        default="7d",
+        description="A reopen this soon after a resolution voids its first contact resolution.",
+    )
+    short_abandon: str = Field(
+        default="5s", description="Abandons at or under this time after the open are short abandons."
+    )
+    service_level_channels: list[str] = Field(
+        default=["phone", "chat"], description="Channels that report service-level outcomes."
+    )
+    business_hours_file: Path | None = Field(
+        default=None,
+        description="YAML file of business-hours schedules; without it only calendar time is reported.",
+    )
+    grace_period: str = Field(
+        default="10m",
+        description="Events that arrive later than this after their tumbling bucket ends count as late.",
+    )
+    tumbling_bucket: str = Field(
+        default="1h", description="Length of the fixed intervals that lateness is measured against."
+    )
+    time_zone: str = Field(
+        default="UTC", description="IANA time zone of tumbling buckets of a day or longer."
+    )
 
     # Exporter and worker process.
     metrics_host: str = Field(default="127.0.0.1", description="Address the /metrics server binds.")
@@ -110,6 +138,12 @@ class Settings(BaseSettings):
         default="INFO", description="Log level of the worker."
     )
 
+    @field_validator("reopen_period", "short_abandon", "grace_period", "tumbling_bucket")
+    @classmethod
+    def _check_duration(cls, value: str) -> str:
+        parse_duration_us(value)
+        return value
+
     @field_validator("windows")
     @classmethod
     def _check_windows(cls, value: list[str]) -> list[str]:
@@ -120,6 +154,28 @@ class Settings(BaseSettings):
     def build_windows(self) -> tuple[Window, ...]:
         """Return the configured rolling windows."""
         return build_windows(self.windows, buckets_per_window=self.buckets_per_window)
+
+    def kpi_options(self) -> KpiOptions:
+        """Return the definitional KPI settings, with targets and schedules loaded."""
+        business_hours = None
+        if self.business_hours_file is not None:
+            from streamproc.kpi.business_hours_config import load_business_hours
+
+            business_hours = load_business_hours(self.business_hours_file)
+        return KpiOptions(
+            targets=self.load_targets(),
+            reopen_period_us=parse_duration_us(self.reopen_period),
+            short_abandon_us=parse_duration_us(self.short_abandon),
+            service_level_channels=frozenset(self.service_level_channels),
+            business_hours=business_hours,
+        )
+
+    def lateness(self) -> Lateness:
+        """Return the rule that tells late events."""
+        return Lateness(
+            grace_period_us=parse_duration_us(self.grace_period),
+            tumbling=TumblingBuckets(self.tumbling_bucket, time_zone=self.time_zone),
+        )
 
     def load_targets(self) -> Targets:
         """Return the KPI targets from `targets_file`, or the defaults."""

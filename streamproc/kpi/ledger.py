@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamproc.events import MODELS, AnyEvent, EventType, Survey
-from streamproc.kpi.samples import Sample, derive_samples
-from streamproc.kpi.targets import Targets
+from streamproc.kpi.samples import KpiOptions, Sample, derive_samples
 
 ALL = "all"
 
@@ -61,7 +60,7 @@ def rollup_dimensions(channel: str, team: str) -> tuple[str, ...]:
 
 
 def apply_event(
-    store: MutableMapping[str, Any], event: AnyEvent, targets: Targets, *, resend: bool = True
+    store: MutableMapping[str, Any], event: AnyEvent, options: KpiOptions, *, resend: bool = True
 ) -> StepResult:
     """Add `event` to its ticket's state in `store` and recompute the ticket's samples.
 
@@ -81,7 +80,7 @@ def apply_event(
     if not duplicate:
         events[event.event_id] = event.model_dump(mode="json")
     parsed = [_load_event(document) for document in events.values()]
-    by_dimension = _group_by_dimension(derive_samples(parsed, targets))
+    by_dimension = _group_by_dimension(derive_samples(parsed, options))
 
     # Dimensions that had samples before and have none now get an empty list, which
     # retracts what they held.

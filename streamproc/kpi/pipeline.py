@@ -15,18 +15,45 @@ from streamproc.events import AnyEvent
 from streamproc.kpi.aggregate import Aggregator, rollup, total_contributions
 from streamproc.kpi.families import KpiValue, kpi_values, target_values
 from streamproc.kpi.ledger import apply_event, ledger_key, parse_dimension_key
+from streamproc.kpi.samples import KpiOptions
 from streamproc.kpi.targets import Targets
+from streamproc.kpi.tumbling import TumblingBuckets
 from streamproc.kpi.windows import Window
 
 WHOLE_INPUT_WINDOW = "all"
+US_PER_SECOND = 1_000_000
+
+
+class Lateness:
+    """Tells late events: those that arrive once the clock has passed their interval's end plus grace."""
+
+    def __init__(self, *, grace_period_us: int, tumbling: TumblingBuckets) -> None:
+        self.grace_period_us = grace_period_us
+        self.tumbling = tumbling
+
+    def is_late(self, occurred_us: int, clock_us: int | None) -> bool:
+        if clock_us is None:
+            return False
+        return clock_us >= self.tumbling.bucket_end(occurred_us) + self.grace_period_us
 
 
 class Pipeline:
     """Event-time KPI computation over in-memory stores."""
 
-    def __init__(self, *, targets: Targets, windows: tuple[Window, ...]) -> None:
-        self.targets = targets
+    def __init__(
+        self,
+        *,
+        windows: tuple[Window, ...],
+        targets: Targets | None = None,
+        options: KpiOptions | None = None,
+        lateness: Lateness | None = None,
+        **option_fields: Any,
+    ) -> None:
+        if options is None:
+            options = KpiOptions(targets=targets or Targets(), **option_fields)
+        self.options = options
         self.windows = windows
+        self.lateness = lateness
         self.ledgers: dict[str, Any] = {}
         # Offline input is finite, so nothing is pruned and the whole-input window works.
         self.aggregator = Aggregator(
@@ -37,11 +64,14 @@ class Pipeline:
 
     def process(self, event: AnyEvent) -> bool:
         """Apply one valid event; return False when it was a duplicate."""
-        result = apply_event(self.ledgers, event, self.targets, resend=False)
-        self.outcomes[(event.type.value, "duplicate" if result.duplicate else "accepted")] += 1
+        result = apply_event(self.ledgers, event, self.options, resend=False)
+        kind = event.type.value
         if result.duplicate:
+            self.outcomes[(kind, "duplicate")] += 1
             return False
 
+        late = self.lateness is not None and self.lateness.is_late(event.occurred_us, self.clock_us)
+        self.outcomes[(kind, "late" if late else "accepted")] += 1
         ticket = ledger_key(event)
         for dimension, samples in result.contributions.items():
             self.aggregator.apply(dimension, ticket, samples)
@@ -57,18 +87,39 @@ class Pipeline:
             self.aggregator.buckets.items(),
             windows=self.windows,
             clock_us=self.clock_us,
-            targets=self.targets,
+            targets=self.options.targets,
         )
         if whole_input:
             totals = total_contributions(self.aggregator.contributions.items())
             for dimension in sorted(totals):
                 channel, team = parse_dimension_key(dimension)
-                result.extend(
-                    kpi_values(
-                        totals[dimension], channel=channel, team=team, window=WHOLE_INPUT_WINDOW
-                    )
-                )
+                period = ("window", WHOLE_INPUT_WINDOW)
+                result.extend(kpi_values(totals[dimension], channel=channel, team=team, period=period))
         return result
+
+    def tumbling_values(self, tumbling: TumblingBuckets) -> list[KpiValue]:
+        """Return every KPI value of each fixed interval, labelled with its `bucket_start`."""
+        totals: dict[tuple[str, int], dict[str, int]] = {}
+        for key, entry in self.aggregator.contributions.items():
+            dimension = parse_dimension_key_of_contribution(key)
+            for _, occurred_us, counters in entry["s"]:
+                total = totals.setdefault((dimension, tumbling.bucket_start(occurred_us)), {})
+                for name, value in counters.items():
+                    total[name] = total.get(name, 0) + value
+
+        values: list[KpiValue] = []
+        for dimension, start_us in sorted(totals, key=lambda k: (k[1], k[0])):
+            channel, team = parse_dimension_key(dimension)
+            period = ("bucket_start", tumbling.label(start_us))
+            values.extend(kpi_values(totals[(dimension, start_us)], channel=channel, team=team, period=period))
+        return values
+
+
+def parse_dimension_key_of_contribution(key: str) -> str:
+    import json
+
+    dimension, _ = json.loads(key)
+    return str(dimension)
 
 
 def current_values(
@@ -91,8 +142,7 @@ def current_values(
         channel, team = parse_dimension_key(dimension)
         pairs.add((channel, team))
         values.extend(
-            kpi_values(totals[(dimension, window)], channel=channel, team=team, window=window)
+            kpi_values(totals[(dimension, window)], channel=channel, team=team, period=("window", window))
         )
     values.extend(target_values(targets, pairs))
     return values
-

@@ -53,7 +53,9 @@ class WorkerState:
 def create_app(settings: Settings, exporter: Exporter) -> faust.App:
     """Build the Faust app, its topics, tables, agents and timers from `settings`."""
     windows = settings.build_windows()
-    targets = settings.load_targets()
+    options = settings.kpi_options()
+    targets = options.targets
+    lateness = settings.lateness()
     topic_types = settings.input_topics()
     state = WorkerState()
 
@@ -116,8 +118,16 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
             exporter.events.labels(topic, "invalid").inc()
             return
 
-        result = apply_event(tickets, parsed, targets)
-        exporter.events.labels(topic, "duplicate" if result.duplicate else "accepted").inc()
+        result = apply_event(tickets, parsed, options)
+        if result.duplicate:
+            outcome = "duplicate"
+        elif lateness.is_late(parsed.occurred_us, state.local_clock_us):
+            # NOTE: lateness is judged against this worker's own clock, which can trail
+            # the global one when several workers share the partitions.
+            outcome = "late"
+        else:
+            outcome = "accepted"
+        exporter.events.labels(topic, outcome).inc()
         if state.local_clock_us is None or parsed.occurred_us > state.local_clock_us:
             state.local_clock_us = parsed.occurred_us
 

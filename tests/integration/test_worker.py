@@ -27,12 +27,16 @@ def replay(env: KafkaEnv, path: Path) -> None:
 
 
 def settled(worker: Worker, *, accepted: int, invalid: int = 0) -> dict:
-    """Wait until the worker has accepted `accepted` events and its KPI values stop changing."""
+    """Wait until the worker has applied `accepted` events and its KPI values stop changing.
+
+    Late events are applied too, so they count towards `accepted` here.
+    """
     previous: list[dict] = [{}]
 
     def check() -> dict | None:
         samples = worker.samples()
-        if events_total(samples, "accepted") < accepted or events_total(samples, "invalid") < invalid:
+        applied = events_total(samples, "accepted") + events_total(samples, "late")
+        if applied < accepted or events_total(samples, "invalid") < invalid:
             return None
         current = kpi_samples(samples)
         if current and current == previous[0]:

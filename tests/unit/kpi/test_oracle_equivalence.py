@@ -1,0 +1,333 @@
+"""Streaming KPIs equal the brute-force oracle for random ticket histories and deliveries.
+
+Two streaming set-ups are checked: the single-process `Pipeline`, and a harness that
+splits the same parts (`apply_event`, `Aggregator`, `current_values`) over several ticket
+and aggregate partitions, as the worker does, with partitions interleaved at random.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streamproc.events import AnyEvent, event_to_json, parse_event
+from streamproc.kpi.aggregate import Aggregator
+from streamproc.kpi.ledger import apply_event, ledger_key
+from streamproc.kpi.pipeline import Pipeline, current_values
+from streamproc.kpi.targets import Targets
+from streamproc.kpi.windows import build_windows
+from tests.oracle import (
+    Key,
+    compare_values,
+    oracle_values,
+    parse_duration_us,
+    streaming_key_values,
+    summarize_problems,
+)
+
+# Monday 2024-05-06 00:00:00 UTC: histories start here and spread over about ten days.
+BASE = datetime(2024, 5, 6, tzinfo=UTC)
+DAY_S = 86_400
+
+CHANNELS = ("phone", "chat", "email", "web")
+TEAMS = (None, "billing", "tech")
+
+# A team override, so the target lookup and its attribution are exercised too.
+TARGETS = Targets(teams={"tech": {"first_response_seconds": 120.0, "resolution_seconds": 7_200.0}})
+
+# Window set-ups: the defaults; small buckets that many samples straddle; one window
+# that holds the whole history.
+WINDOW_SETUPS = ((("1h", "24h", "7d"), 60), (("10m", "2h"), 4), (("30d",), 30))
+
+# Gaps between consecutive events of one ticket, in seconds. The fixed values sit on the
+# edges that definitions compare against: the 30 s live-channel target, the 5 s short
+# abandon, and 7 days of reopen period.
+EDGE_GAPS = (0, 0, 1, 4, 5, 6, 30, 31, 3_600, 7 * DAY_S, 7 * DAY_S + 1)
+GAPS = st.one_of(
+    st.sampled_from(EDGE_GAPS),
+    st.integers(0, 120),
+    st.integers(0, 2 * DAY_S),
+    st.integers(-150, -1),  # clock skew: stamped before the event it follows
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """KPI definition settings of one example, in the oracle's terms."""
+
+    windows: tuple[str, ...] = ("1h", "24h", "7d")
+    buckets_per_window: int = 60
+    reopen_period: str = "7d"
+    short_abandon: str = "5s"
+    service_level_channels: tuple[str, ...] = ("phone", "chat")
+
+    def oracle(self, events: list[AnyEvent]) -> dict[Key, float]:
+        return oracle_values(
+            events,
+            targets=TARGETS,
+            windows=list(self.windows),
+            buckets_per_window=self.buckets_per_window,
+            reopen_period=self.reopen_period,
+            short_abandon=self.short_abandon,
+            service_level_channels=self.service_level_channels,
+        )
+
+    def pipeline(self) -> Pipeline:
+        # Options that keep their default are left out, so a Pipeline that lacks one
+        # still runs the examples that do not need it.
+        options: dict[str, Any] = {}
+        if self.reopen_period != "7d":
+            options["reopen_period_us"] = parse_duration_us(self.reopen_period)
+        if self.short_abandon != "5s":
+            options["short_abandon_us"] = parse_duration_us(self.short_abandon)
+        if self.service_level_channels != ("phone", "chat"):
+            options["service_level_channels"] = frozenset(self.service_level_channels)
+        windows = build_windows(list(self.windows), buckets_per_window=self.buckets_per_window)
+        return Pipeline(targets=TARGETS, windows=windows, **options)
+
+
+class History:
+    """Generated events in generation order and the order they are delivered in."""
+
+    def __init__(self, *, events: list[AnyEvent], deliveries: list[AnyEvent]) -> None:
+        self.events = events
+        self.deliveries = deliveries
+
+    def __repr__(self) -> str:
+        # A failing example prints as the JSON Lines of its deliveries, ready to replay.
+        lines = "\n".join(event_to_json(item) for item in self.deliveries)
+        return f"History(deliveries=<<\n{lines}\n>>)"
+
+
+def build_event(kind: str, event_id: str, at_us: int, ticket: str | None, **fields: Any) -> AnyEvent:
+    moment = BASE + timedelta(microseconds=at_us)
+    document: dict[str, Any] = {
+        "type": kind,
+        "event_id": event_id,
+        "occurred_at": moment.isoformat().replace("+00:00", "Z"),
+    }
+    if ticket is not None:
+        document["ticket_id"] = ticket
+    # `score` is required on surveys, null included; other fields set to None are left out.
+    document.update({k: v for k, v in fields.items() if v is not None or k == "score"})
+    return parse_event(json.dumps(document))
+
+
+@st.composite
+def survey_fields(draw: st.DrawFn, prefix: str) -> dict[str, Any]:
+    """A survey answer; those with a response_id change the earlier answer of that response."""
+    kind = draw(st.sampled_from(("csat", "ces", "nps")))
+    low, high = {"csat": (1, 5), "ces": (1, 7), "nps": (0, 10)}[kind]
+    score = draw(st.one_of(st.none(), st.integers(low, high)))
+    response = f"{prefix}-{kind}" if draw(st.booleans()) else None
+    return {"survey": kind, "score": score, "response_id": response}
+
+
+@st.composite
+def resolved_fields(draw: st.DrawFn) -> dict[str, Any]:
+    outcome = draw(st.sampled_from(("resolved", "resolved", "abandoned")))
+    handle = st.integers(0, 1_800).map(lambda half_seconds: half_seconds / 2)
+    form = draw(st.sampled_from(("none", "handle", "parts")))
+    fields: dict[str, Any] = {"outcome": outcome, "contacts": draw(st.sampled_from((None, 1, 1, 2, 3)))}
+    if form == "handle":
+        fields["handle_seconds"] = draw(handle)
+    elif form == "parts":
+        fields["talk_seconds"] = draw(st.one_of(st.none(), handle))
+        fields["hold_seconds"] = draw(st.one_of(st.none(), handle))
+        fields["after_contact_seconds"] = draw(st.one_of(st.none(), handle))
+    return fields
+
+
+@st.composite
+def ticket_events(draw: st.DrawFn, number: int) -> list[AnyEvent]:
+    """One ticket: usually an open first, then replies, resolutions, reopens and surveys."""
+    ticket = f"T{number}"
+    channel = draw(st.sampled_from(CHANNELS))
+    team = draw(st.sampled_from(TEAMS))
+    at_us = draw(st.integers(0, 9 * DAY_S)) * 1_000_000
+    sub_second = draw(st.booleans())
+
+    kinds = draw(st.lists(st.sampled_from(("open", "reply", "reply", "resolved", "survey")), max_size=7))
+    if draw(st.integers(0, 9)) > 0:
+        kinds.insert(0, "open")
+
+    events = []
+    for index, kind in enumerate(kinds):
+        if index:
+            at_us += draw(GAPS) * 1_000_000
+            if sub_second:
+                at_us += draw(st.integers(0, 999_999))
+        event_id = f"{ticket}-{index}"
+        if kind == "open":
+            # Later opens are reopens or transfers; a few also move the ticket to another channel.
+            if index and draw(st.integers(0, 4)) == 0:
+                channel = draw(st.sampled_from(CHANNELS))
+            if index and draw(st.booleans()):
+                team = draw(st.sampled_from(TEAMS))
+            events.append(build_event("ticket_opened", event_id, at_us, ticket, channel=channel, team=team))
+        elif kind == "reply":
+            author = draw(st.sampled_from(("agent", "agent", "bot", "system")))
+            public = draw(st.sampled_from((True, True, False)))
+            events.append(build_event("first_reply", event_id, at_us, ticket, author=author, public=public))
+        elif kind == "resolved":
+            events.append(build_event("resolved", event_id, at_us, ticket, **draw(resolved_fields())))
+        else:
+            events.append(build_event("survey", event_id, at_us, ticket, **draw(survey_fields(ticket))))
+    return events
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> History:
+    """1 to 30 tickets and a few ticket-less surveys, delivered late, out of order and twice."""
+    count = draw(st.integers(1, 30))
+    events: list[AnyEvent] = []
+    for number in range(count):
+        events.extend(draw(ticket_events(number)))
+    for index in range(draw(st.integers(0, 4))):
+        at_us = draw(st.integers(0, 10 * DAY_S)) * 1_000_000
+        fields = draw(survey_fields("X"))
+        events.append(build_event("survey", f"S{index}", at_us, None, **fields))
+    if not events:
+        events.append(build_event("ticket_opened", "T0-0", 0, "T0", channel="chat"))
+
+    delay = st.one_of(
+        st.just(0),
+        st.integers(0, 600 * 1_000_000),
+        st.integers(0, 12 * DAY_S * 1_000_000),
+    )
+    arrivals = []
+    for position, item in enumerate(events):
+        copies = 1 + draw(st.sampled_from((0, 0, 0, 0, 1, 2)))
+        for copy in range(copies):
+            arrivals.append((item.occurred_us + draw(delay), position, copy, item))
+    arrivals.sort(key=lambda arrival: arrival[:3])
+    return History(events=events, deliveries=[arrival[3] for arrival in arrivals])
+
+
+CONFIGS = st.builds(
+    lambda setup, reopen, short, channels: Config(
+        windows=setup[0],
+        buckets_per_window=setup[1],
+        reopen_period=reopen,
+        short_abandon=short,
+        service_level_channels=channels,
+    ),
+    st.sampled_from(WINDOW_SETUPS),
+    st.sampled_from(("7d", "7d", "2h")),
+    st.sampled_from(("5s", "5s", "30s")),
+    st.sampled_from((("phone", "chat"), ("phone", "chat"), ("email",))),
+)
+
+EXAMPLES = settings(
+    max_examples=120,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def assert_equal_to_oracle(actual: dict[Key, float], history: History, config: Config) -> None:
+    expected = config.oracle(history.deliveries)
+    problems = compare_values(actual, expected)
+    assert not problems, "streaming differs from the oracle: " + summarize_problems(problems)
+
+
+@EXAMPLES
+@given(history=histories(), config=CONFIGS)
+def test_pipeline_matches_oracle(history: History, config: Config) -> None:
+    """The single-process Pipeline gives the oracle's values for any delivery order."""
+    pipeline = config.pipeline()
+    for item in history.deliveries:
+        pipeline.process(item)
+
+    assert_equal_to_oracle(streaming_key_values(pipeline.values()), history, config)
+
+
+def route(key: str, partitions: int) -> int:
+    """Partition of a message key; crc32 is stable across processes, unlike hash()."""
+    return zlib.crc32(key.encode()) % partitions
+
+
+def partitioned_values(
+    history: History, config: Config, *, tickets: int, aggregates: int, rng: random.Random
+) -> dict[Key, float]:
+    """Run the streaming parts as `tickets` ticket and `aggregates` aggregate partitions.
+
+    Each ticket partition keeps its own ledger store and sees its events in arrival
+    order; contributions queue per (ticket partition, aggregate partition) pair, as a
+    Kafka partition keeps one producer's order, and every step takes one message from a
+    random non-empty source.
+    """
+    template = config.pipeline()
+    options = template.options
+    windows = template.windows
+    ledgers: list[dict[str, Any]] = [{} for _ in range(tickets)]
+    aggregators = [
+        Aggregator(windows=windows, contributions={}, buckets={}, retention_us=2**62)
+        for _ in range(aggregates)
+    ]
+
+    inputs: list[deque[AnyEvent]] = [deque() for _ in range(tickets)]
+    for item in history.deliveries:
+        inputs[route(ledger_key(item), tickets)].append(item)
+    links: dict[tuple[int, int], deque[tuple[str, str, Any]]] = {
+        (t, a): deque() for t in range(tickets) for a in range(aggregates)
+    }
+
+    clock_us: int | None = None
+    while True:
+        sources = [("in", t) for t in range(tickets) if inputs[t]]
+        sources += [("link", pair) for pair, queue in links.items() if queue]
+        if not sources:
+            break
+        kind, where = rng.choice(sources)
+
+        if kind == "in":
+            item = inputs[where].popleft()
+            result = apply_event(ledgers[where], item, options, resend=True)
+            if clock_us is None or item.occurred_us > clock_us:
+                clock_us = item.occurred_us
+            ticket = ledger_key(item)
+            for dimension, samples in result.contributions.items():
+                links[(where, route(dimension, aggregates))].append((dimension, ticket, samples))
+        else:
+            dimension, ticket, samples = links[where].popleft()
+            aggregators[where[1]].apply(dimension, ticket, samples, shard=where[1])
+
+    assert clock_us is not None
+    merged: dict[Key, float] = {}
+    for aggregator in aggregators:
+        values = current_values(
+            aggregator.buckets.items(), windows=windows, clock_us=clock_us, targets=TARGETS
+        )
+        for key, value in streaming_key_values(values).items():
+            # Each dimension lives in one aggregate partition, so no series may repeat.
+            assert key not in merged, f"series {key} comes from two aggregate partitions"
+            merged[key] = value
+    return merged
+
+
+@EXAMPLES
+@given(
+    history=histories(),
+    config=CONFIGS,
+    tickets=st.integers(1, 4),
+    aggregates=st.integers(1, 4),
+    rng=st.randoms(use_true_random=False),
+)
+def test_partitions_match_oracle(
+    history: History, config: Config, tickets: int, aggregates: int, rng: random.Random
+) -> None:
+    """Ticket and aggregate partitions, interleaved at random, give the oracle's values."""
+    actual = partitioned_values(history, config, tickets=tickets, aggregates=aggregates, rng=rng)
+
+    assert_equal_to_oracle(actual, history, config)
