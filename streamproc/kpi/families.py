@@ -83,7 +83,10 @@ RATIOS = (
 )
 
 FAMILIES: tuple[Family, ...] = (
-    *(Family(d.family, d.help + " By clock and stat.", ("clock", "stat")) for d in DURATIONS),
+    *(
+        Family(d.family, d.help, ("clock", "stat") if len(d.clocks) > 1 else ("stat",))
+        for d in DURATIONS
+    ),
     Family("support_handle_seconds",
            "Average handling time: talk, hold and after-contact work over contacts handled.",
            ("stat",)),
@@ -159,11 +162,13 @@ def kpi_values(
     for duration in DURATIONS:
         for clock in duration.clocks:
             prefix = f"{duration.prefix}.{clock}"
-            clock_label = ("clock", CLOCK_LABELS[clock])
+            # Only families that also have business time carry the clock label.
+            clock_label = ("clock", CLOCK_LABELS[clock]) if len(duration.clocks) > 1 else None
             n = count(f"{prefix}.n")
             if not n:
                 continue
-            emit(duration.family, count(f"{prefix}.sum_us") / n / US_PER_SECOND, clock_label, ("stat", "mean"))
+            mean = count(f"{prefix}.sum_us") / n / US_PER_SECOND
+            emit(duration.family, mean, *((clock_label,) if clock_label else ()), ("stat", "mean"))
             _emit_distribution(emit, counters, f"{prefix}.h", duration.family, clock_label)
             if clock == "cal":
                 emit("support_kpi_samples", n, ("kpi", duration.kpi))

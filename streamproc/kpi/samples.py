@@ -186,13 +186,15 @@ def _resolution_samples(ticket: _Ticket, options: KpiOptions) -> list[Sample]:
     if not resolved:
         return []
     opened = ticket.starts[0]
-    return [
-        _duration_sample("resolution", "res", ticket, resolved[0], opened, options),
-        _duration_sample(
-            "full_resolution", "fres", ticket, resolved[-1], opened, options,
-            business=False, target=False,
-        ),
-    ]
+    first = _duration_sample("resolution", "res", ticket, resolved[0], opened, options)
+    full = _duration_sample(
+        "full_resolution", "fres", ticket, resolved[-1], opened, options,
+        business=False, target=False,
+    )
+    if resolved[-1] == resolved[0] and "anom.res" in dict(first.counters):
+        # One negative resolution is one anomaly, though it ends both durations.
+        return [first]
+    return [first, full]
 
 
 def _duration_sample(

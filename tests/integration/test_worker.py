@@ -188,3 +188,66 @@ def test_two_workers_match_one(kafka_env: KafkaEnv, tmp_path: Path) -> None:
             worker.stop()
 
     assert combined == offline_values_allow_invalid(kafka_env, FIXTURE)
+
+
+def write_events(path: Path, documents: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(document) + "\n" for document in documents))
+    return path
+
+
+def test_late_event_counted_by_worker(kafka_env: KafkaEnv, tmp_path: Path) -> None:
+    """Resolutions at 09:50, 10:05, 09:58, 10:30, 09:55 give one late event and 5 contacts."""
+    documents = [
+        {"type": "ticket_opened", "event_id": "o", "ticket_id": "L1",
+         "occurred_at": "2024-05-06T09:00:00Z", "channel": "email"},
+    ]
+    for index, at in enumerate(["09:50", "10:05", "09:58", "10:30", "09:55"]):
+        documents.append(
+            {"type": "resolved", "event_id": f"r{index}", "ticket_id": "L1",
+             "occurred_at": f"2024-05-06T{at}:00Z", "handle_seconds": 60, "contacts": 1}
+        )
+    path = write_events(tmp_path / "late.jsonl", documents)
+
+    worker = Worker(kafka_env, tmp_path).start()
+    try:
+        replay(kafka_env, path)
+        samples = settled(worker, accepted=6)
+    finally:
+        worker.stop()
+
+    assert events_total(samples, "late") == 1
+    contacts = ("support_kpi_samples", (("channel", "email"), ("kpi", "abandonment"), ("team", "none"), ("window", "24h")))
+    assert samples[contacts] == 5
+
+
+def test_survey_redelivered_after_kill(kafka_env: KafkaEnv, tmp_path: Path) -> None:
+    """Surveys 5, 4, 3, 5, 1; worker killed, restarted, the last one sent again: n 5, mean 3.6."""
+    opened = {"type": "ticket_opened", "event_id": "o", "ticket_id": "S1",
+              "occurred_at": "2024-05-06T09:00:00Z", "channel": "chat"}
+    surveys = [
+        {"type": "survey", "event_id": f"s{index + 1}", "ticket_id": "S1",
+         "occurred_at": f"2024-05-06T09:1{index}:00Z", "survey": "csat", "score": score}
+        for index, score in enumerate([5, 4, 3, 5, 1])
+    ]
+    worker = Worker(kafka_env, tmp_path).start()
+    try:
+        replay(kafka_env, write_events(tmp_path / "first.jsonl", [opened, *surveys]))
+        settled(worker, accepted=6)
+    finally:
+        worker.stop(kill=True)
+
+    restarted = Worker(kafka_env, tmp_path).start()
+    try:
+        replay(kafka_env, write_events(tmp_path / "again.jsonl", [surveys[-1]]))
+        samples = settled(restarted, accepted=0)
+        wait_until(
+            lambda: events_total(restarted.samples(), "duplicate") >= 1,
+            timeout=60, what="the redelivered survey", worker=restarted,
+        )
+        samples = restarted.samples()
+    finally:
+        restarted.stop()
+
+    labels = (("channel", "chat"), ("team", "all"), ("window", "24h"))
+    assert samples[("support_kpi_samples", tuple(sorted(labels + (("kpi", "csat"),))))] == 5
+    assert samples[("support_csat_mean", labels)] == 3.6
