@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     service_level_channels: list[str] = Field(
         default=["phone", "chat"], description="Channels that report service-level outcomes."
     )
+    first_response_from: Literal["episode", "open"] = Field(
+        default="episode",
+        description="Start of first response time: the episode the reply falls in "
+        "(a reopen restarts it when nobody had replied), or always the first open.",
+    )
+    no_touch_fcr: Literal["not_fcr", "excluded"] = Field(
+        default="not_fcr",
+        description="A resolution without a human reply counts as not first contact "
+        "resolution, or stays out of first contact resolution.",
+    )
     business_hours_file: Path | None = Field(
         default=None,
         description="YAML file of business-hours schedules; without it only calendar time is reported.",
@@ -168,6 +178,8 @@ class Settings(BaseSettings):
             short_abandon_us=parse_duration_us(self.short_abandon),
             service_level_channels=frozenset(self.service_level_channels),
             business_hours=business_hours,
+            first_response_from=self.first_response_from,
+            no_touch_fcr=self.no_touch_fcr,
         )
 
     def lateness(self) -> Lateness:

@@ -54,6 +54,12 @@ class KpiOptions:
     short_abandon_us: int = 5 * US_PER_SECOND
     service_level_channels: frozenset[str] = frozenset({"phone", "chat"})
     business_hours: ScheduleLookup | None = None
+    # "episode": first response from the start of the episode it falls in (a reopen
+    # restarts the clock when nobody had replied); "open": always from the first open.
+    first_response_from: str = "episode"
+    # "not_fcr": a no-touch resolution counts in the FCR denominator as not resolved on
+    # first contact; "excluded": it stays out of FCR altogether.
+    no_touch_fcr: str = "not_fcr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +154,10 @@ def _response_samples(ticket: _Ticket, options: KpiOptions) -> list[Sample]:
 
     first = replies[0]
     first_episode = ticket.episode_of[first]
+    start_episode = first_episode if options.first_response_from == "episode" else 0
     samples = [
         _duration_sample(
-            "first_response", "frt", ticket, first, ticket.starts[first_episode], options
+            "first_response", "frt", ticket, first, ticket.starts[start_episode], options
         )
     ]
 
@@ -267,7 +274,8 @@ def _contact_samples(ticket: _Ticket, options: KpiOptions) -> list[Sample]:
                     ("aht.sum_us", _seconds_to_us(handle)),
                     (f"aht.h{bucket_of(per_contact_us / US_PER_SECOND)}", contacts),
                 ]
-            if event.contacts is not None:
+            counts_for_fcr = touched or options.no_touch_fcr == "not_fcr"
+            if event.contacts is not None and counts_for_fcr:
                 first_contact = event.contacts == 1 and touched and not _reopened_soon(
                     ticket, episode, event, options
                 )

@@ -203,3 +203,43 @@ def test_negative_duration_excluded() -> None:
     values = run(events).values()
 
     assert value_of(values, "support_first_response_seconds", stat="mean", **CHAT_ALL) is None
+
+
+def bot_resolved_then_reopened() -> list:
+    return [
+        event("ticket_opened", "o1", "2024-05-06T09:00:00Z", channel="chat"),
+        event("resolved", "r1", "2024-05-06T09:05:30Z", contacts=1),
+        event("ticket_opened", "o2", "2024-05-10T14:00:00Z", channel="chat"),
+        event("first_reply", "h1", "2024-05-10T14:10:00Z"),
+    ]
+
+
+def test_first_response_from_open_setting() -> None:
+    """With first_response_from=open, the reply after a reopen is measured from the first open."""
+    from streamproc.kpi.pipeline import Pipeline
+    from streamproc.kpi.windows import build_windows
+
+    pipeline = Pipeline(windows=build_windows(["30d"], buckets_per_window=60), first_response_from="open")
+    for item in bot_resolved_then_reopened():
+        pipeline.process(item)
+    labels = {"channel": "chat", "team": "all", "window": "30d", "stat": "mean"}
+
+    assert value_of(pipeline.values(), "support_first_response_seconds", **labels) == 4 * 86400 + 5 * 3600 + 600
+
+
+def test_no_touch_fcr_settings() -> None:
+    """A no-touch resolution is a FCR zero by default and left out with no_touch_fcr=excluded."""
+    from streamproc.kpi.pipeline import Pipeline
+    from streamproc.kpi.windows import build_windows
+
+    windows = build_windows(["30d"], buckets_per_window=60)
+    labels = {"channel": "chat", "team": "all", "window": "30d"}
+    default = Pipeline(windows=windows)
+    excluded = Pipeline(windows=windows, no_touch_fcr="excluded")
+    for item in bot_resolved_then_reopened():
+        default.process(item)
+        excluded.process(item)
+
+    assert value_of(default.values(), "support_first_contact_resolution_ratio", **labels) == 0.0
+    assert value_of(excluded.values(), "support_first_contact_resolution_ratio", **labels) is None
+    assert value_of(default.values(), "support_no_touch_resolutions", **labels) == 1.0
