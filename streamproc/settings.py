@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         default="streamproc-dead-letter",
         description="Topic that receives rejected messages with the reason in headers.",
     )
+    topic_snapshots: str = Field(
+        default="streamproc-kpi-snapshots",
+        description="Compacted topic of KPI snapshots, keyed by KPI, channel, team and period.",
+    )
+    topic_breaches: str = Field(
+        default="streamproc-breaches",
+        description="Topic that receives a record when a KPI enters breach and when it recovers.",
+    )
     topic_partitions: int = Field(
         default=8,
         ge=1,
@@ -130,6 +138,13 @@ class Settings(BaseSettings):
         default="UTC", description="IANA time zone of tumbling buckets of a day or longer."
     )
 
+    live_clock: Literal["event", "wall"] = Field(
+        default="event",
+        description="What the ages of waiting tickets are measured against: the event-time "
+        "clock (replays give the same ages) or wall-clock time (for a worker that runs live, "
+        "so ages grow while no events arrive).",
+    )
+
     # Exporter and worker process.
     metrics_host: str = Field(default="127.0.0.1", description="Address the /metrics server binds.")
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="Port of the /metrics server.")
@@ -137,6 +152,17 @@ class Settings(BaseSettings):
         default=1.0,
         gt=0,
         description="How often each worker sends its event-time clock to every aggregate partition.",
+    )
+    snapshot_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Minimum seconds between two snapshots of one key; changes in between "
+        "are sent together at the next one.",
+    )
+    breach_min_samples: int = Field(
+        default=20,
+        ge=1,
+        description="Samples a window needs before its KPI can enter or leave breach.",
     )
     prune_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often expired window buckets are deleted."

@@ -18,7 +18,11 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from streamproc.kpi.ledger import ContributionSample
+from streamproc.kpi.tumbling import TumblingBuckets
 from streamproc.kpi.windows import Window
+
+# Window name under which tumbling-bucket counters are kept beside the rolling windows.
+TUMBLING = "tumbling"
 
 CounterMap = dict[str, int]
 
@@ -39,8 +43,10 @@ class Aggregator:
         contributions: MutableMapping[str, Any],
         buckets: MutableMapping[str, Any],
         retention_us: int,
+        tumbling: TumblingBuckets | None = None,
     ) -> None:
         self.windows = windows
+        self.tumbling = tumbling
         self.contributions = contributions
         self.buckets = buckets
         # Contributions whose newest sample is older than this, relative to the clock,
@@ -79,8 +85,10 @@ class Aggregator:
     def _add_to_buckets(
         self, dimension: str, occurred_us: int, counters: CounterMap, sign: int, shard: int
     ) -> None:
-        for window in self.windows:
-            key = bucket_key(dimension, window.name, window.bucket_start(occurred_us))
+        keys = [bucket_key(dimension, w.name, w.bucket_start(occurred_us)) for w in self.windows]
+        if self.tumbling is not None:
+            keys.append(bucket_key(dimension, TUMBLING, self.tumbling.bucket_start(occurred_us)))
+        for key in keys:
             entry = self.buckets.get(key)
             merged: CounterMap = dict(entry["c"]) if entry else {}
             for name, increment in counters.items():
@@ -107,7 +115,10 @@ class Aggregator:
                 continue
             _, window_name, start = parse_bucket_key(key)
             window = by_name.get(window_name)
-            if window is None or start < window.first_bucket(clock_us):
+            if window_name == TUMBLING:
+                if start < clock_us - self.retention_us:
+                    stale.append(key)
+            elif window is None or start < window.first_bucket(clock_us):
                 stale.append(key)
         for key in stale:
             del self.buckets[key]
@@ -167,4 +178,18 @@ def total_contributions(contributions: Iterable[tuple[str, Any]]) -> dict[str, C
         for _, _, counters in entry["s"]:
             for name, value in counters.items():
                 total[name] = total.get(name, 0) + value
+    return totals
+
+
+def tumbling_totals(
+    buckets: Iterable[tuple[str, Any]], *, shards: set[int] | None = None
+) -> dict[tuple[str, int], CounterMap]:
+    """Return the counters of each (dimension, tumbling bucket start) kept beside the windows."""
+    totals: dict[tuple[str, int], CounterMap] = {}
+    for key, entry in buckets:
+        if shards is not None and entry["p"] not in shards:
+            continue
+        dimension, window_name, start = parse_bucket_key(key)
+        if window_name == TUMBLING:
+            totals[(dimension, start)] = entry["c"]
     return totals

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamproc.events import MODELS, AnyEvent, EventType, Survey
-from streamproc.kpi.samples import KpiOptions, Sample, derive_samples
+from streamproc.kpi.samples import KpiOptions, Sample, derive_live_status, derive_samples
 
 ALL = "all"
 
@@ -29,6 +29,9 @@ class StepResult:
     # dimension key -> that ticket's complete sample list under it (possibly empty,
     # which retracts an earlier contribution).
     contributions: dict[str, list[ContributionSample]] = field(default_factory=dict)
+    # Samples whose key this ticket had never produced before, for processing-time
+    # counters and histograms, which only ever grow.
+    new_samples: list[Sample] = field(default_factory=list)
 
 
 def ledger_key(event: AnyEvent) -> str:
@@ -60,17 +63,23 @@ def rollup_dimensions(channel: str, team: str) -> tuple[str, ...]:
 
 
 def apply_event(
-    store: MutableMapping[str, Any], event: AnyEvent, options: KpiOptions, *, resend: bool = True
+    store: MutableMapping[str, Any],
+    event: AnyEvent,
+    options: KpiOptions,
+    *,
+    resend: bool = True,
+    shard: int = 0,
 ) -> StepResult:
     """Add `event` to its ticket's state in `store` and recompute the ticket's samples.
 
     A duplicate (an `event_id` the ticket already holds) changes nothing. Its result
     still carries the ticket's current contributions when `resend` is true, so a
     redelivery after a crash repairs an aggregate update that was lost with it;
-    contributions are complete snapshots, so sending one twice is harmless.
+    contributions are complete snapshots, so sending one twice is harmless. `shard`
+    tags the state with the partition that owns it.
     """
     key = ledger_key(event)
-    state = store.get(key) or {"events": {}, "dims": []}
+    state = store.get(key) or {"events": {}, "dims": [], "seen": []}
     duplicate = event.event_id in state["events"]
 
     if duplicate and not resend:
@@ -80,16 +89,26 @@ def apply_event(
     if not duplicate:
         events[event.event_id] = event.model_dump(mode="json")
     parsed = [_load_event(document) for document in events.values()]
-    by_dimension = _group_by_dimension(derive_samples(parsed, options))
+    samples = derive_samples(parsed, options)
+    by_dimension = _group_by_dimension(samples)
 
     # Dimensions that had samples before and have none now get an empty list, which
     # retracts what they held.
     contributions: dict[str, list[ContributionSample]] = {dim: [] for dim in state["dims"]}
     contributions.update(by_dimension)
 
+    seen = set(state.get("seen", []))
+    new_samples = [sample for sample in samples if sample.key not in seen]
+
     if not duplicate or sorted(by_dimension) != state["dims"]:
-        store[key] = {"events": events, "dims": sorted(by_dimension)}
-    return StepResult(duplicate=duplicate, contributions=contributions)
+        store[key] = {
+            "events": events,
+            "dims": sorted(by_dimension),
+            "seen": sorted(seen | {sample.key for sample in samples}),
+            "live": derive_live_status(parsed, options),
+            "p": shard,
+        }
+    return StepResult(duplicate=duplicate, contributions=contributions, new_samples=new_samples)
 
 
 def _load_event(document: dict[str, Any]) -> AnyEvent:

@@ -15,6 +15,7 @@ from streamproc.events import AnyEvent
 from streamproc.kpi.aggregate import Aggregator, rollup, total_contributions
 from streamproc.kpi.families import KpiValue, kpi_values, target_values
 from streamproc.kpi.ledger import apply_event, ledger_key, parse_dimension_key
+from streamproc.kpi.live import live_values
 from streamproc.kpi.samples import KpiOptions
 from streamproc.kpi.targets import Targets
 from streamproc.kpi.tumbling import TumblingBuckets
@@ -80,7 +81,10 @@ class Pipeline:
         return True
 
     def values(self, *, whole_input: bool = False) -> list[KpiValue]:
-        """Return every KPI value at the current clock, optionally with the `all` window."""
+        """Return every KPI value and live gauge at the current clock.
+
+        With `whole_input`, the values of a window over the whole input come last.
+        """
         if self.clock_us is None:
             return []
         result = current_values(
@@ -89,6 +93,8 @@ class Pipeline:
             clock_us=self.clock_us,
             targets=self.options.targets,
         )
+        statuses = [entry["live"] for entry in self.ledgers.values() if entry.get("live")]
+        result.extend(live_values(statuses, now_us=self.clock_us, pairs=dimensions_of(result)))
         if whole_input:
             totals = total_contributions(self.aggregator.contributions.items())
             for dimension in sorted(totals):
@@ -113,6 +119,16 @@ class Pipeline:
             period = ("bucket_start", tumbling.label(start_us))
             values.extend(kpi_values(totals[(dimension, start_us)], channel=channel, team=team, period=period))
         return values
+
+
+def dimensions_of(values: Iterable[KpiValue]) -> set[tuple[str, str]]:
+    """Return the (channel, team) pairs that windowed values name, for zero live gauges."""
+    pairs = set()
+    for value in values:
+        labels = dict(value.labels)
+        if "window" in labels:
+            pairs.add((labels["channel"], labels["team"]))
+    return pairs
 
 
 def parse_dimension_key_of_contribution(key: str) -> str:

@@ -356,6 +356,7 @@ def _score_counters(survey: Survey) -> Counters:
         return submissions + (("ces.n", 1), ("ces.sum", score), ("ces.easy", int(score >= 5)))
     return submissions + (
         ("nps.n", 1),
+        ("nps.sum", score),
         ("nps.pro", int(score >= 9)),
         ("nps.det", int(score <= 6)),
     )
@@ -363,3 +364,36 @@ def _score_counters(survey: Survey) -> Counters:
 
 def _seconds_to_us(seconds: float) -> int:
     return round(seconds * US_PER_SECOND)
+
+
+def derive_live_status(events: Iterable[AnyEvent], options: KpiOptions) -> dict[str, object] | None:
+    """Return the waiting state of a ticket that is open now, or None when it is closed.
+
+    The state is JSON-compatible: channel `c` and team `t` as of the latest open,
+    `episode_us` (start of the current episode), `opened_us` (first open), whether the
+    current episode still awaits a human reply, and the targets that apply.
+    """
+    ordered = sorted(events, key=_sort_key)
+    if not any(isinstance(e, TicketOpened) for e in ordered):
+        return None
+    ticket = _Ticket.build(ordered)
+    last_episode = len(ticket.starts) - 1
+    in_last = [i for i, episode in enumerate(ticket.episode_of) if episode == last_episode]
+    if any(isinstance(ticket.ordered[i], Resolved) for i in in_last):
+        return None
+
+    replied = any(
+        isinstance(ticket.ordered[i], FirstReply) and ticket.ordered[i].is_qualifying  # type: ignore[union-attr]
+        for i in in_last
+    )
+    channel, team = ticket.where(len(ticket.ordered) - 1)
+    targets = options.targets
+    return {
+        "c": channel,
+        "t": team,
+        "episode_us": ticket.starts[-1].occurred_us,
+        "opened_us": ticket.starts[0].occurred_us,
+        "awaiting_reply": not replied,
+        "frt_target_s": targets.target("first_response_seconds", channel=channel, team=team),
+        "res_target_s": targets.target("resolution_seconds", channel=channel, team=team),
+    }

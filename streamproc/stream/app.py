@@ -28,9 +28,13 @@ from faust.types import EventT, StreamT
 
 from streamproc.errors import InvalidEventError
 from streamproc.events import parse_event
-from streamproc.kpi.aggregate import Aggregator
-from streamproc.kpi.ledger import apply_event, ledger_key
-from streamproc.kpi.pipeline import current_values
+from streamproc.kpi.aggregate import Aggregator, tumbling_totals
+from streamproc.kpi.families import kpi_values
+from streamproc.kpi.ledger import apply_event, ledger_key, parse_dimension_key
+from streamproc.kpi.live import live_values, observations
+from streamproc.kpi.pipeline import current_values, dimensions_of
+from streamproc.kpi.snapshots import Period, SnapshotEmitter, snapshot_records
+from streamproc.kpi.tumbling import TumblingBuckets
 from streamproc.settings import Settings
 from streamproc.stream.exporter import Exporter, Snapshot
 
@@ -96,11 +100,18 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
     buckets = app.Table("kpi-buckets", schema=schema)
     clocks = app.Table("kpi-clock", schema=schema)
 
+    tumbling = TumblingBuckets(settings.tumbling_bucket, time_zone=settings.time_zone)
     aggregator = Aggregator(
         windows=windows,
         contributions=contributions,
         buckets=buckets,
         retention_us=windows[-1].length_us + windows[-1].bucket_us,
+        tumbling=tumbling,
+    )
+    snapshots_topic = app.topic(settings.topic_snapshots, key_serializer="raw", value_serializer="json")
+    breaches_topic = app.topic(settings.topic_breaches, key_serializer="raw", value_serializer="json")
+    emitter = SnapshotEmitter(
+        min_interval_s=settings.snapshot_interval_seconds, min_samples=settings.breach_min_samples
     )
 
     @app.agent(inputs)
@@ -118,7 +129,9 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
             exporter.events.labels(topic, "invalid").inc()
             return
 
-        result = apply_event(tickets, parsed, options)
+        result = apply_event(tickets, parsed, options, shard=message.partition)
+        exporter.last_processed.set(time.time())
+        exporter.observe(observations(result.new_samples))
         if result.duplicate:
             outcome = "duplicate"
         elif lateness.is_late(parsed.occurred_us, state.local_clock_us):
@@ -196,29 +209,82 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
 
     @app.timer(1.0)
     async def refresh_snapshot() -> None:
-        shards = frozenset(
+        actives = app.assignor.assigned_actives()
+        exporter.assigned_partitions.set(len(actives))
+        shards = frozenset(tp.partition for tp in actives if tp.topic == settings.aggregate_topic())
+        ticket_shards = frozenset(tp.partition for tp in actives if tp.topic in topic_types)
+        clock_values = [value for value in clocks.values() if value]
+        clock_us = max(clock_values) if clock_values else None
+        now_us = int(time.time() * 1_000_000) if settings.live_clock == "wall" else clock_us
+        marker = (state.changes, clock_us, shards, ticket_shards)
+        # Ages measured against wall time grow without any event, so they always refresh.
+        if marker == state.published and settings.live_clock != "wall":
+            return
+        state.published = marker
+        values: list[Any] = []
+        if clock_us is not None:
+            values = current_values(
+                list(buckets.items()),
+                windows=windows,
+                clock_us=clock_us,
+                targets=targets,
+                shards=set(shards),
+            )
+        if now_us is not None:
+            statuses = [
+                entry["live"]
+                for entry in list(tickets.values())
+                if entry.get("live") and entry.get("p") in ticket_shards
+            ]
+            values.extend(live_values(statuses, now_us=now_us, pairs=dimensions_of(values)))
+        exporter.publish(Snapshot(values=tuple(values), clock_us=clock_us))
+
+    @app.timer(settings.snapshot_interval_seconds)
+    async def emit_snapshots() -> None:
+        shards = {
             tp.partition
             for tp in app.assignor.assigned_actives()
             if tp.topic == settings.aggregate_topic()
-        )
+        }
         clock_values = [value for value in clocks.values() if value]
-        clock_us = max(clock_values) if clock_values else None
-        marker = (state.changes, clock_us, shards)
-        if marker == state.published:
+        if not shards or not clock_values:
             return
-        state.published = marker
-        values: tuple[Any, ...] = ()
-        if clock_us is not None:
-            values = tuple(
-                current_values(
-                    list(buckets.items()),
-                    windows=windows,
-                    clock_us=clock_us,
-                    targets=targets,
-                    shards=set(shards),
-                )
-            )
-        exporter.publish(Snapshot(values=values, clock_us=clock_us))
+        clock_us = max(clock_values)
+        items = list(buckets.items())
+        values, periods = _window_values(items, clock_us, shards)
+        tumbling_values, tumbling_periods = _tumbling_values(items, clock_us, shards)
+        records = snapshot_records(
+            [*values, *tumbling_values],
+            targets=targets,
+            periods={**periods, **tumbling_periods},
+            clock_us=clock_us,
+        )
+        changed, breaches = emitter.changes(records, now_s=time.monotonic())
+        for key, record in changed:
+            await snapshots_topic.send(key=key.encode(), value=record)
+        for key, record in breaches:
+            await breaches_topic.send(key=key.encode(), value=record)
+            logger.info("KPI %s for %s: %s", record["state"], key, record["value"])
+
+    def _window_values(items: list[Any], clock_us: int, shards: set[int]) -> tuple[list[Any], dict[str, Period]]:
+        values = current_values(items, windows=windows, clock_us=clock_us, targets=targets, shards=shards)
+        periods = {
+            w.name: Period(w.first_bucket(clock_us), w.bucket_start(clock_us) + w.bucket_us, False)
+            for w in windows
+        }
+        return values, periods
+
+    def _tumbling_values(items: list[Any], clock_us: int, shards: set[int]) -> tuple[list[Any], dict[str, Period]]:
+        grace_us = lateness.grace_period_us
+        values: list[Any] = []
+        periods: dict[str, Period] = {}
+        for (dimension, start_us), counters in tumbling_totals(items, shards=shards).items():
+            channel, team = parse_dimension_key(dimension)
+            label = tumbling.label(start_us)
+            end_us = tumbling.bucket_end(start_us)
+            periods[label] = Period(start_us, end_us, clock_us >= end_us + grace_us)
+            values.extend(kpi_values(counters, channel=channel, team=team, period=("bucket_start", label)))
+        return values, periods
 
     return app
 

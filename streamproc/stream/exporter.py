@@ -13,12 +13,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from streamproc.kpi.families import FAMILY_BY_NAME, KpiValue
+from streamproc.kpi.live import HISTOGRAM_EDGES, LIVE_FAMILIES, Observation
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +62,10 @@ def _families(values: Iterable[KpiValue]) -> Iterator[Metric]:
     for value in values:
         grouped.setdefault(value.metric, []).append(value)
     for name, members in grouped.items():
-        family = FAMILY_BY_NAME[name]
+        family = FAMILY_BY_NAME.get(name)
+        help_text = family.help if family is not None else LIVE_FAMILIES[name]
         label_names = [label for label, _ in members[0].labels]
-        gauge = GaugeMetricFamily(name, family.help, labels=label_names)
+        gauge = GaugeMetricFamily(name, help_text, labels=label_names)
         for member in members:
             gauge.add_metric([v for _, v in member.labels], member.value)
         yield gauge
@@ -82,8 +84,57 @@ class Exporter:
             labelnames=("topic", "outcome"),
             registry=self.registry,
         )
+        where = ("channel", "team")
+        self.histograms = {
+            name: Histogram(name, text, labelnames=where, buckets=HISTOGRAM_EDGES, registry=self.registry)
+            for name, text in (
+                ("support_first_response_duration_seconds",
+                 "First response times, observed when the first response happens."),
+                ("support_resolution_duration_seconds",
+                 "Resolution times, observed when the first resolution happens."),
+                ("support_handle_duration_seconds",
+                 "Handle time per contact, observed once per contact when a resolution arrives."),
+            )
+        }
+        self.counters = {
+            "support_survey_responses_total": Counter(
+                "support_survey_responses",
+                "Survey responses by survey and score ('none' for no score), counted once per response.",
+                labelnames=(*where, "survey", "score"),
+                registry=self.registry,
+            ),
+            "support_resolutions_total": Counter(
+                "support_resolutions",
+                "Resolutions that state contacts, by whether they were first contact resolutions "
+                "when they arrived.",
+                labelnames=(*where, "first_contact"),
+                registry=self.registry,
+            ),
+        }
+        self.last_processed = Gauge(
+            "streamproc_last_event_processed_timestamp_seconds",
+            "Wall-clock time at which this worker last processed an input message.",
+            registry=self.registry,
+        )
+        self.assigned_partitions = Gauge(
+            "streamproc_assigned_partitions",
+            "Partitions of the input and aggregate topics this worker owns now.",
+            registry=self.registry,
+        )
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    def observe(self, observations: list[Observation]) -> None:
+        """Apply processing-time increments to the histograms and counters."""
+        for item in observations:
+            histogram = self.histograms.get(item.metric)
+            if histogram is not None:
+                child = histogram.labels(item.channel, item.team)
+                for _ in range(item.weight):
+                    child.observe(item.value)
+                continue
+            labels = [item.channel, item.team, *(value for _, value in item.extra)]
+            self.counters[item.metric].labels(*labels).inc(item.weight)
 
     def publish(self, snapshot: Snapshot) -> None:
         """Make `snapshot` the one the next scrape serves."""

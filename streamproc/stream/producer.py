@@ -96,7 +96,11 @@ def prepare_worker_topics(settings: Settings, *, timeout: float = 60.0) -> None:
     try:
         _check_input_partitions(admin, settings)
         compacted = {"cleanup.policy": "compact"}
-        wanted = {settings.aggregate_topic(): {}}
+        wanted: dict[str, dict[str, str]] = {
+            settings.aggregate_topic(): {},
+            settings.topic_snapshots: compacted,
+            settings.topic_breaches: {},
+        }
         wanted.update({f"{settings.app_id}-{name}-changelog": compacted for name in TABLE_NAMES})
         existing = set(admin.list_topics())
         for name, configs in wanted.items():

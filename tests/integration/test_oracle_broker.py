@@ -18,7 +18,7 @@ from streamproc.events import parse_event
 from streamproc.kpi.targets import Targets
 from tests.integration.test_worker import settled
 from tests.integration.worker import KafkaEnv, Worker, events_total, kpi_samples, wait_until
-from tests.oracle import compare_values, oracle_values, scraped_key_values, summarize_problems
+from tests.oracle import Key, compare_values, oracle_values, scraped_key_values, summarize_problems
 from tests.workload import generate_workload
 
 pytestmark = pytest.mark.kafka
@@ -26,6 +26,19 @@ pytestmark = pytest.mark.kafka
 TICKETS = 10_000
 SEED = 20_240_506
 WINDOWS = ["1h", "24h", "7d"]  # the worker's default windows
+WORKERS = 2  # one per core; each exports the dimensions of its aggregate partitions
+
+
+def merge_workers(scrapes: list[dict]) -> tuple[dict[Key, float], list[Key]]:
+    """Union of the workers' KPI series, with the keys that two workers report differently."""
+    merged: dict[Key, float] = {}
+    conflicts = []
+    for samples in scrapes:
+        for key, value in scraped_key_values(kpi_samples(samples)).items():
+            if key in merged and merged[key] != value:
+                conflicts.append(key)
+            merged[key] = value
+    return merged, conflicts
 
 
 class GroupLag:
@@ -57,22 +70,25 @@ def test_worker_matches_oracle(kafka_env: KafkaEnv, tmp_path: Path) -> None:
     expected = oracle_values(events, targets=Targets(), windows=WINDOWS)
     clock_s = max(event.occurred_us for event in events) / 1_000_000
 
-    worker = Worker(kafka_env, tmp_path).start()
+    workers = [Worker(kafka_env, tmp_path).start() for _ in range(WORKERS)]
     lag = GroupLag(kafka_env)
     try:
         started = time.monotonic()
         kafka_env.run_cli("replay", str(path), "--no-progress")
         # Event counters overcount when a rebalance redelivers messages, so completion is
         # told by the committed offsets of both stages instead.
-        wait_until(lambda: lag() == 0, timeout=600, interval=3, what="no consumer lag", worker=worker)
-        samples = settled(worker, accepted=0)
+        wait_until(lambda: lag() == 0, timeout=600, interval=3, what="no consumer lag", worker=workers[0])
+        scrapes = [settled(worker, accepted=0) for worker in workers]
         elapsed = time.monotonic() - started
     finally:
         lag.close()
-        worker.stop()
+        for worker in workers:
+            worker.stop()
 
     print(f"{len(workload.lines)} lines replayed and settled in {elapsed:.0f} s")
-    assert samples[("streamproc_event_time_seconds", ())] == clock_s
-    assert events_total(samples, "duplicate") == workload.duplicates
-    problems = compare_values(scraped_key_values(kpi_samples(samples)), expected)
+    for samples in scrapes:
+        assert samples[("streamproc_event_time_seconds", ())] == clock_s
+    actual, conflicts = merge_workers(scrapes)
+    assert not conflicts, f"workers export different values for {conflicts[:5]}"
+    problems = compare_values(actual, expected)
     assert not problems, "worker differs from the oracle: " + summarize_problems(problems)

@@ -89,7 +89,10 @@ def test_technion_calls_end_to_end(kafka_env: KafkaEnv, tmp_path: Path) -> None:
 
     # No series carries a ticket, customer or agent id as a label.
     label_names = {name for _, labels in samples for name, _ in labels}
-    allowed = {"channel", "team", "window", "clock", "stat", "kpi", "topic", "outcome", "reason", "survey"}
+    allowed = {
+        "channel", "team", "window", "clock", "stat", "kpi", "topic", "outcome", "reason",
+        "survey", "score", "first_contact", "le",
+    }
     assert label_names <= allowed
 
     expected = plain_kpis(calls)

@@ -41,6 +41,8 @@ class KafkaEnv:
             "STREAMPROC_TOPIC_RESOLVED": f"{self.prefix}-resolved",
             "STREAMPROC_TOPIC_SURVEY": f"{self.prefix}-survey",
             "STREAMPROC_TOPIC_DEAD_LETTER": f"{self.prefix}-dead-letter",
+            "STREAMPROC_TOPIC_SNAPSHOTS": f"{self.prefix}-kpi-snapshots",
+            "STREAMPROC_TOPIC_BREACHES": f"{self.prefix}-breaches",
             "STREAMPROC_TOPIC_PARTITIONS": str(self.partitions),
             # A killed worker's partitions move to the next one after this many seconds.
             "STREAMPROC_KAFKA_SESSION_TIMEOUT_SECONDS": "8",
@@ -172,8 +174,17 @@ def events_total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], 
 
 
 def kpi_samples(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Keep the `support_*` series only."""
-    return {key: value for key, value in samples.items() if key[0].startswith("support_")}
+    """Keep the `support_*` gauges, the series that `streamproc kpis` also computes.
+
+    Processing-time histograms and counters depend on arrival order and restarts, so
+    they have no offline counterpart.
+    """
+    processing = ("support_survey_responses", "support_resolutions", "_duration_seconds")
+    return {
+        key: value
+        for key, value in samples.items()
+        if key[0].startswith("support_") and not any(part in key[0] for part in processing)
+    }
 
 
 def offline_values(env: KafkaEnv, path: Path, *extra: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -191,7 +191,8 @@ def test_no_samples_no_series() -> None:
     """A KPI without samples has no series at all rather than a zero."""
     values = run([event("ticket_opened", "o1", "10:00:00", channel="chat")]).values()
 
-    assert [v for v in values if v.metric != "support_kpi_target"] == []
+    windowed = [v for v in values if "window" in dict(v.labels)]
+    assert windowed == []
 
 
 def test_negative_duration_excluded() -> None:
@@ -243,3 +244,47 @@ def test_no_touch_fcr_settings() -> None:
     assert value_of(default.values(), "support_first_contact_resolution_ratio", **labels) == 0.0
     assert value_of(excluded.values(), "support_first_contact_resolution_ratio", **labels) is None
     assert value_of(default.values(), "support_no_touch_resolutions", **labels) == 1.0
+
+
+def test_live_gauges_count_waiting() -> None:
+    """An unanswered chat counts as open and waiting, aged against the event-time clock."""
+    events = [
+        event("ticket_opened", "o1", "10:00:00", channel="chat"),
+        event("ticket_opened", "o2", "10:01:00", ticket="T2", channel="chat"),
+        event("first_reply", "h2", "10:01:10", ticket="T2"),
+        event("ticket_opened", "o3", "10:02:00", ticket="T3", channel="email"),
+        event("resolved", "r3", "10:03:00", ticket="T3"),
+    ]
+    values = run(events).values()
+    chat = {"channel": "chat", "team": "none"}
+
+    assert value_of(values, "support_open_tickets", **chat) == 2.0
+    assert value_of(values, "support_awaiting_first_response_tickets", **chat) == 1.0
+    assert value_of(values, "support_oldest_awaiting_first_response_seconds", **chat) == 180.0
+    assert value_of(values, "support_awaiting_first_response_over_target_tickets", **chat) == 1.0
+    assert value_of(values, "support_open_tickets", channel="email", team="none") == 0.0
+    assert value_of(values, "support_open_tickets", channel="all", team="all") == 2.0
+
+
+def test_processing_observations() -> None:
+    """First-seen samples become histogram observations and counter steps, once each."""
+    from streamproc.kpi.ledger import apply_event
+    from streamproc.kpi.live import observations
+    from streamproc.kpi.samples import KpiOptions
+
+    store: dict = {}
+    options = KpiOptions()
+    seen = []
+    for item in chat_ticket() + [event("survey", "s1", "10:30:00", survey="nps", score=9)]:
+        seen.extend(observations(apply_event(store, item, options).new_samples))
+    names = sorted(o.metric for o in seen)
+
+    assert names == [
+        "support_first_response_duration_seconds",
+        "support_handle_duration_seconds",
+        "support_resolution_duration_seconds",
+        "support_resolutions_total",
+        "support_survey_responses_total",
+    ]
+    survey = [o for o in seen if o.metric == "support_survey_responses_total"][0]
+    assert dict(survey.extra) == {"survey": "nps", "score": "9"}
