@@ -10,6 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 bash scripts/bootstrap.sh test
+# promtool, prometheus, prometheus-alertmanager and amtool for the rule and end-to-end tests.
+bash scripts/install-monitoring.sh
 
 # Accepts the first host:port of a comma-separated list; true when it takes a TCP connection.
 broker_answers() {
