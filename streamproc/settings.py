@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         default="UTC", description="IANA time zone of tumbling buckets of a day or longer."
     )
 
+    ticket_retention: str = Field(
+        default="30d",
+        description="How long, in event time after its latest event, a closed ticket's state "
+        "(and so its duplicate detection) is kept; open tickets are always kept.",
+    )
     live_clock: Literal["event", "wall"] = Field(
         default="event",
         description="What the ages of waiting tickets are measured against: the event-time "
@@ -174,7 +179,7 @@ class Settings(BaseSettings):
         default="INFO", description="Log level of the worker."
     )
 
-    @field_validator("reopen_period", "short_abandon", "grace_period", "tumbling_bucket")
+    @field_validator("reopen_period", "short_abandon", "grace_period", "tumbling_bucket", "ticket_retention")
     @classmethod
     def _check_duration(cls, value: str) -> str:
         parse_duration_us(value)

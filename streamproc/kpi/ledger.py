@@ -106,6 +106,7 @@ def apply_event(
             "dims": sorted(by_dimension),
             "seen": sorted(seen | {sample.key for sample in samples}),
             "live": derive_live_status(parsed, options),
+            "last_us": max(e.occurred_us for e in parsed),
             "p": shard,
         }
     return StepResult(duplicate=duplicate, contributions=contributions, new_samples=new_samples)
@@ -123,3 +124,25 @@ def _group_by_dimension(samples: list[Sample]) -> dict[str, list[ContributionSam
         for dim in rollup_dimensions(sample.channel, sample.team):
             grouped.setdefault(dim, []).append(entry)
     return grouped
+
+
+def expire_closed(
+    store: MutableMapping[str, Any], *, clock_us: int, retention_us: int, shard: int | None = None
+) -> int:
+    """Delete the state of closed tickets whose latest event is older than the retention.
+
+    An event that arrives for an expired ticket starts a new state, so redelivery of an
+    event older than the retention is no longer recognised as a duplicate. Returns the
+    number of tickets deleted.
+    """
+    horizon = clock_us - retention_us
+    expired = [
+        key
+        for key, state in list(store.items())
+        if (shard is None or state.get("p") == shard)
+        and state.get("live") is None
+        and state.get("last_us", horizon) < horizon
+    ]
+    for key in expired:
+        del store[key]
+    return len(expired)

@@ -30,7 +30,8 @@ from streamproc.errors import InvalidEventError
 from streamproc.events import parse_event
 from streamproc.kpi.aggregate import Aggregator, tumbling_totals
 from streamproc.kpi.families import kpi_values
-from streamproc.kpi.ledger import apply_event, ledger_key, parse_dimension_key
+from streamproc.kpi.durations import parse_duration_us
+from streamproc.kpi.ledger import apply_event, expire_closed, ledger_key, parse_dimension_key
 from streamproc.kpi.live import live_values, observations
 from streamproc.kpi.pipeline import current_values, dimensions_of
 from streamproc.kpi.snapshots import Period, SnapshotEmitter, snapshot_records
@@ -50,6 +51,7 @@ class WorkerState:
     local_clock_us: int | None = None
     broadcast_clock_us: int | None = None
     last_prune: dict[int, float] = field(default_factory=dict)
+    last_ticket_prune: dict[int, float] = field(default_factory=dict)
     changes: int = 0
     published: tuple[int, int | None, frozenset[int]] | None = None
 
@@ -60,6 +62,7 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
     options = settings.kpi_options()
     targets = options.targets
     lateness = settings.lateness()
+    ticket_retention_us = parse_duration_us(settings.ticket_retention)
     topic_types = settings.input_topics()
     state = WorkerState()
 
@@ -144,10 +147,23 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
         if state.local_clock_us is None or parsed.occurred_us > state.local_clock_us:
             state.local_clock_us = parsed.occurred_us
 
+        _expire_tickets(message.partition)
         ticket = ledger_key(parsed)
         for dimension, samples in result.contributions.items():
             payload = {"k": ticket, "s": samples, "c": state.local_clock_us}
             await contributions_topic.send(key=dimension.encode(), value=payload)
+
+    def _expire_tickets(partition: int) -> None:
+        # Runs inside the agent, because a table written from a timer would send its
+        # changelog records to the wrong partition.
+        now = time.monotonic()
+        clock_us = state.local_clock_us
+        if clock_us is None or now - state.last_ticket_prune.get(partition, 0.0) < settings.prune_interval_seconds:
+            return
+        state.last_ticket_prune[partition] = now
+        removed = expire_closed(tickets, clock_us=clock_us, retention_us=ticket_retention_us, shard=partition)
+        if removed:
+            logger.info("expired %d closed tickets of partition %d", removed, partition)
 
     async def _send_to_dead_letter(message: Any, exc: InvalidEventError) -> None:
         headers = [

@@ -288,3 +288,25 @@ def test_processing_observations() -> None:
     ]
     survey = [o for o in seen if o.metric == "support_survey_responses_total"][0]
     assert dict(survey.extra) == {"survey": "nps", "score": "9"}
+
+
+def test_closed_tickets_expire() -> None:
+    """Closed tickets older than the retention are deleted; open ones stay."""
+    from streamproc.kpi.ledger import apply_event, expire_closed
+    from streamproc.kpi.samples import KpiOptions
+
+    store: dict = {}
+    options = KpiOptions()
+    for item in [
+        event("ticket_opened", "o1", "2024-05-01T10:00:00Z", channel="chat"),
+        event("resolved", "r1", "2024-05-01T11:00:00Z"),
+        event("ticket_opened", "o2", "2024-05-01T10:00:00Z", ticket="T2", channel="chat"),
+        event("ticket_opened", "o3", "2024-05-20T10:00:00Z", ticket="T3", channel="chat"),
+        event("resolved", "r3", "2024-05-20T11:00:00Z", ticket="T3"),
+    ]:
+        apply_event(store, item, options)
+    day_us = 86_400 * 1_000_000
+    clock_us = store["T3"]["last_us"]
+
+    assert expire_closed(store, clock_us=clock_us, retention_us=7 * day_us) == 1
+    assert sorted(store) == ["T2", "T3"]
