@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.integration.test_snapshots import read_topic
 from tests.integration.test_worker import replay, settled, write_events
 from tests.integration.worker import KafkaEnv, Worker, free_port, wait_until
 
@@ -246,8 +247,25 @@ def test_alerts_end_to_end(kafka_env: KafkaEnv, tmp_path: Path, monitoring: dict
             lambda: receiver.seen("SupportFirstResponseOverdue", "resolved", channel="phone"),
             timeout=120, what="the waiting-ticket alert to resolve", worker=worker,
         )
+
+        # 100 chats answered in 10 s bring the mean first response of team support under 30 s.
+        fast = [
+            e for index in range(100)
+            for e in ticket(f"F{index}", "chat", "support", minute(420 + index), minute(430 + index))
+        ]
+        replay(kafka_env, write_events(tmp_path / "fast.jsonl", fast))
+        key = json.dumps(["support_first_response_seconds", "chat", "support", "window", "1h"], separators=(",", ":"))
+        topic = kafka_env.settings().topic_breaches
+        states = wait_until(
+            lambda: (lambda found: found if "recovered" in found else None)(
+                [v["state"] for k, v in read_topic(kafka_env, topic) if k == key]
+            ),
+            timeout=120, what="breach and recovery records", worker=worker,
+        )
     finally:
         worker.stop()
+
+    assert states == ["breach", "recovered"]
 
     assert not any(
         alert["labels"].get("alertname") == "SupportFirstResponseSlow"
