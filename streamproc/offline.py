@@ -64,7 +64,7 @@ def compute_kpis(
 
 
 def value_to_json(value: KpiValue) -> str:
-    """One JSON Lines record: the family name, the labels and the value, as on /metrics."""
+    """Format one value as a JSON Lines record: family name, labels and value, as on /metrics."""
     return json.dumps({"metric": value.metric, "labels": dict(value.labels), "value": value.value})
 
 

@@ -214,7 +214,7 @@ class Settings(BaseSettings):
         )
 
     def lateness(self) -> Lateness:
-        """Return the rule that tells late events."""
+        """Return the rule that decides which events are late."""
         return Lateness(
             grace_period_us=parse_duration_us(self.grace_period),
             tumbling=TumblingBuckets(self.tumbling_bucket, time_zone=self.time_zone),

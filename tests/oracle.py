@@ -78,6 +78,8 @@ class Options:
     short_abandon_us: int
     service_level_channels: frozenset[str]
     business_hours: Any
+    first_response_from: str
+    no_touch_fcr: str
 
 
 def parse_duration_us(text: str) -> int:
@@ -98,17 +100,27 @@ def oracle_values(
     short_abandon: str = "5s",
     service_level_channels: Sequence[str] = ("phone", "chat"),
     business_hours: Any = None,
+    first_response_from: str = "episode",
+    no_touch_fcr: str = "not_fcr",
 ) -> dict[Key, float]:
     """Compute every exported KPI value (all but `support_kpi_target`) at the final clock.
 
     The clock is the latest `occurred_at` of all events, held ones included.
+    `first_response_from` is `episode` or `open`, `no_touch_fcr` is `not_fcr` or
+    `excluded`, as the settings of the same names.
     """
+    if first_response_from not in ("episode", "open"):
+        raise ValueError(f"invalid first_response_from {first_response_from!r}: use episode or open")
+    if no_touch_fcr not in ("not_fcr", "excluded"):
+        raise ValueError(f"invalid no_touch_fcr {no_touch_fcr!r}: use not_fcr or excluded")
     options = Options(
         targets=targets,
         reopen_period_us=parse_duration_us(reopen_period),
         short_abandon_us=parse_duration_us(short_abandon),
         service_level_channels=frozenset(service_level_channels),
         business_hours=business_hours,
+        first_response_from=first_response_from,
+        no_touch_fcr=no_touch_fcr,
     )
     unique = _deduplicate(events)
     if not unique:
@@ -271,9 +283,8 @@ class _Ticket:
             return []
         first = self.replies[0]
         episode = self.episode_of[first]
-        samples = [
-            self.duration("first_response", self.starts[episode], first, target="first_response_seconds")
-        ]
+        start = self.starts[episode] if self.options.first_response_from == "episode" else self.opens[0]
+        samples = [self.duration("first_response", start, first, target="first_response_seconds")]
         for later in range(episode + 1, len(self.starts)):
             replies = self.replies_in(later)
             if replies:
@@ -316,7 +327,8 @@ class _Ticket:
                     self.sample("handle", index, value=Fraction(handle), contacts=event.contacts or 1)
                 )
             touched = self._reply_before_in_episode(index)
-            if event.contacts is not None:
+            counts_for_fcr = touched or self.options.no_touch_fcr == "not_fcr"
+            if event.contacts is not None and counts_for_fcr:
                 one_contact = event.contacts == 1 and touched and not self._reopened_after(index)
                 samples.append(self.sample("first_contact_resolution", index, success=one_contact))
             if not touched:
@@ -401,11 +413,20 @@ def _rollups(samples: list[Sample]) -> dict[tuple[str, str], list[Sample]]:
     return groups
 
 
-def nearest_rank(values: list[Fraction], percent: int) -> Fraction:
-    """Return the value of rank ceil(percent/100 * n) of the sorted values."""
-    ordered = sorted(values)
-    rank = -(-percent * len(ordered) // 100)
-    return ordered[rank - 1]
+def nearest_rank(values: list[Fraction], percent: int, weights: list[int] | None = None) -> Fraction:
+    """Return the value of rank ceil(percent/100 * n) of the sorted values.
+
+    With `weights`, each value counts as that many samples and n is their sum.
+    """
+    counted = weights or [1] * len(values)
+    total = sum(counted)
+    rank = -(-percent * total // 100)
+    seen = 0
+    for value, weight in sorted(zip(values, counted)):
+        seen += weight
+        if seen >= rank:
+            return value
+    raise ValueError("nearest_rank needs at least one value with a positive weight")
 
 
 def wilson_bounds(successes: int, total: int) -> tuple[float, float]:
@@ -418,10 +439,12 @@ def wilson_bounds(successes: int, total: int) -> tuple[float, float]:
     return center - half, center + half
 
 
-def _stats(values: list[Fraction], *, mean: Fraction | None = None) -> dict[str, float]:
+def _stats(
+    values: list[Fraction], *, mean: Fraction | None = None, weights: list[int] | None = None
+) -> dict[str, float]:
     result = {"mean": float(mean if mean is not None else sum(values) / len(values))}
     for stat, percent in PERCENTILES.items():
-        result[stat] = float(nearest_rank(values, percent))
+        result[stat] = float(nearest_rank(values, percent, weights))
     result["max"] = float(max(values))
     return result
 
@@ -487,14 +510,14 @@ def _contact_rows(by_kind: dict[str, list[Sample]]) -> list[Row]:
     rows: list[Row] = []
     handle = by_kind.get("handle", [])
     if handle:
-        # Average handling time weighs each resolution by its contacts.
-        mean = sum((s.value for s in handle if s.value is not None), Fraction(0)) / sum(
-            s.contacts for s in handle
-        )
+        # Handle time describes contacts: the mean divides by them, and each
+        # resolution's time per contact counts once per contact in the percentiles.
+        contacts = [s.contacts for s in handle]
+        mean = sum((s.value for s in handle if s.value is not None), Fraction(0)) / sum(contacts)
         per_contact = [s.value / s.contacts for s in handle if s.value is not None]
-        for stat, value in _stats(per_contact, mean=mean).items():
+        for stat, value in _stats(per_contact, mean=mean, weights=contacts).items():
             rows.append(("support_handle_seconds", {"stat": stat}, value))
-        rows.append(("support_kpi_samples", {"kpi": "handle"}, float(len(handle))))
+        rows.append(("support_kpi_samples", {"kpi": "handle"}, float(sum(contacts))))
 
     for kind, metric in (
         ("abandonment", "support_abandonment_ratio"),
@@ -556,12 +579,36 @@ def _count_rows(by_kind: dict[str, list[Sample]]) -> list[Row]:
     return rows
 
 
-# Families left out of comparisons: targets are configuration, not computed from events,
-# and the percentiles of handle time have no settled definition (per resolution or per
-# contact), so only its mean is compared.
-SKIPPED_METRICS = frozenset({"support_kpi_target"})
-SKIPPED_SERIES = frozenset(
-    {("support_handle_seconds", stat) for stat in ("p50", "p90", "p95", "max")}
+_RATIOS = (
+    "support_first_response_target_met_ratio",
+    "support_resolution_target_met_ratio",
+    "support_abandonment_ratio",
+    "support_first_contact_resolution_ratio",
+    "support_csat_top_box_ratio",
+    "support_csat_satisfied_ratio",
+    "support_ces_easy_ratio",
+)
+
+# The families the oracle computes. Comparisons leave out every other one: the target
+# family is configuration, and the live gauges (open tickets and the like) read the
+# current state, not windowed samples.
+COMPARED_METRICS = frozenset(
+    {
+        "support_first_response_seconds",
+        "support_resolution_seconds",
+        "support_response_after_reopen_seconds",
+        "support_full_resolution_seconds",
+        "support_handle_seconds",
+        "support_csat_mean",
+        "support_ces_mean",
+        "support_nps",
+        "support_kpi_samples",
+        "support_no_touch_resolutions",
+        "support_survey_submissions",
+        "support_service_level_contacts",
+        "support_kpi_anomalies",
+    }
+    | {ratio + suffix for ratio in _RATIOS for suffix in ("", "_lower", "_upper")}
 )
 
 # Histogram percentiles and max are within 1 % of the exact value; the factor above 1
@@ -581,9 +628,7 @@ def scraped_key_values(samples: dict[tuple[str, tuple[tuple[str, str], ...]], fl
 
 
 def is_compared(key: Key) -> bool:
-    metric, labels = key
-    stat = dict(labels).get("stat")
-    return metric not in SKIPPED_METRICS and (metric, stat) not in SKIPPED_SERIES
+    return key[0] in COMPARED_METRICS
 
 
 def values_agree(key: Key, actual: float, expected: float) -> bool:

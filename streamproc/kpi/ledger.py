@@ -23,7 +23,7 @@ ContributionSample = list[Any]
 
 @dataclass(slots=True)
 class StepResult:
-    """What applying one event to the per-ticket state produced."""
+    """Result of applying one event to the per-ticket state."""
 
     duplicate: bool
     # dimension key -> that ticket's complete sample list under it (possibly empty,
@@ -72,10 +72,10 @@ def apply_event(
 ) -> StepResult:
     """Add `event` to its ticket's state in `store` and recompute the ticket's samples.
 
-    A duplicate (an `event_id` the ticket already holds) changes nothing. Its result
+    A duplicate (an `event_id` the ticket already contains) changes nothing. Its result
     still carries the ticket's current contributions when `resend` is true, so a
-    redelivery after a crash repairs an aggregate update that was lost with it;
-    contributions are complete snapshots, so sending one twice is harmless. `shard`
+    redelivery after a crash repairs an aggregate update that was lost with it.
+    Contributions are complete snapshots, so sending one twice is harmless. `shard`
     tags the state with the partition that owns it.
     """
     key = ledger_key(event)

@@ -26,7 +26,7 @@ US_PER_SECOND = 1_000_000
 
 
 class Lateness:
-    """Tells late events: those that arrive once the clock has passed their interval's end plus grace."""
+    """Decides which events are late: those that arrive after their interval's end plus the grace period."""
 
     def __init__(self, *, grace_period_us: int, tumbling: TumblingBuckets) -> None:
         self.grace_period_us = grace_period_us

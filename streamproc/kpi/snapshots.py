@@ -2,9 +2,9 @@
 
 A snapshot record carries one KPI value of one channel, team and period, with its
 sample count, Wilson bounds, target and whether the period is final. Records are keyed
-so that a compacted topic keeps the latest of each. Prometheus sees only
-processing-time increments; the snapshot topic is the corrected event-time record:
-a late event or a changed rating that alters a closed period re-emits its snapshot.
+so that a compacted topic keeps the latest of each. Prometheus receives only
+processing-time increments, so the snapshot topic is the corrected event-time record.
+A late event or a changed rating that alters a closed period re-emits its snapshot.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class TumblingBuckets:
         return (_EPOCH + timedelta(microseconds=occurred_us)).astimezone(self.zone)
 
     def bucket_start(self, occurred_us: int) -> int:
-        """Return the start of the interval that holds `occurred_us`, in epoch microseconds."""
+        """Return the start of the interval that contains `occurred_us`, in epoch microseconds."""
         local = self._local(occurred_us)
         midnight = datetime(local.year, local.month, local.day, tzinfo=self.zone)
         if self.length_us >= DAY_US:
@@ -60,7 +60,7 @@ class TumblingBuckets:
         return min(_to_us(start), occurred_us)
 
     def bucket_end(self, occurred_us: int) -> int:
-        """Return the end (exclusive) of the interval that holds `occurred_us`."""
+        """Return the end (exclusive) of the interval that contains `occurred_us`."""
         start = self.bucket_start(occurred_us)
         if self.length_us >= DAY_US:
             local = self._local(start)

@@ -1,7 +1,7 @@
 """Prometheus exporter: a custom collector over the latest KPI snapshot, and the counters.
 
 The Faust event loop computes KPI values from its tables and hands the collector an
-immutable snapshot; the HTTP server thread only reads that reference, so a scrape never
+immutable snapshot. The HTTP server thread only reads that reference, so a scrape never
 iterates a table while the loop changes it.
 """
 

@@ -83,8 +83,8 @@ def prepare_worker_topics(settings: Settings, *, timeout: float = 60.0) -> None:
     """Check the input topics and create the worker's internal topics before Faust starts.
 
     Faust declares internal topics itself, but on a broker that has just created them it
-    can read metadata that does not list them yet and then skip them for good; creating
-    them here and waiting until the metadata shows them avoids that race. Raises
+    can read metadata that does not list them yet, and then it skips them for good.
+    Creating them here and waiting until the metadata lists them avoids that race. Raises
     ConfigurationError when an input topic is missing or has a partition count other
     than `topic_partitions`, because the per-ticket tables need co-partitioned inputs.
     """

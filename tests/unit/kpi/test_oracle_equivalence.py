@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from streamproc.events import AnyEvent, event_to_json, parse_event
 from streamproc.kpi.aggregate import Aggregator
+from streamproc.kpi.business_hours_config import BusinessHoursConfig
 from streamproc.kpi.ledger import apply_event, ledger_key
 from streamproc.kpi.pipeline import Pipeline, current_values
 from streamproc.kpi.targets import Targets
@@ -43,6 +44,28 @@ TEAMS = (None, "billing", "tech")
 # A team override, so the target lookup and its attribution are exercised too.
 TARGETS = Targets(teams={"tech": {"first_response_seconds": 120.0, "resolution_seconds": 7_200.0}})
 
+# Email, and the tech team on any channel, have business hours; the rest has none.
+BUSINESS_HOURS = BusinessHoursConfig.model_validate(
+    {
+        "schedules": [
+            {
+                "name": "office",
+                "time_zone": "Europe/Berlin",
+                "hours": {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+            },
+            {
+                "name": "follow-the-sun",
+                "time_zone": "Asia/Kolkata",
+                "hours": {"mon": ["22:00-06:00"], "tue": ["08:00-20:00"], "sat": ["00:00-24:00"]},
+            },
+        ],
+        "assign": [
+            {"schedule": "office", "channel": "email"},
+            {"schedule": "follow-the-sun", "team": "tech"},
+        ],
+    }
+)
+
 # Window set-ups: the defaults; small buckets that many samples straddle; one window
 # that holds the whole history.
 WINDOW_SETUPS = ((("1h", "24h", "7d"), 60), (("10m", "2h"), 4), (("30d",), 30))
@@ -55,7 +78,21 @@ GAPS = st.one_of(
     st.sampled_from(EDGE_GAPS),
     st.integers(0, 120),
     st.integers(0, 2 * DAY_S),
+    st.integers(0, 600),
+    st.integers(0, DAY_S),
     st.integers(-150, -1),  # clock skew: stamped before the event it follows
+)
+
+
+KINDS = ("open", "reply", "reply", "resolved", "survey")
+
+# Event sequences after the first open that random lists rarely give: a reopen answered
+# again, a bot resolution reopened, a quick abandon, a resolution with surveys.
+LIFECYCLES = (
+    ("reply", "resolved", "open", "reply", "resolved", "open", "reply"),
+    ("resolved", "open", "reply", "resolved"),
+    ("resolved",),
+    ("reply", "resolved", "survey", "survey"),
 )
 
 
@@ -68,6 +105,9 @@ class Config:
     reopen_period: str = "7d"
     short_abandon: str = "5s"
     service_level_channels: tuple[str, ...] = ("phone", "chat")
+    first_response_from: str = "episode"
+    no_touch_fcr: str = "not_fcr"
+    business_hours: bool = False
 
     def oracle(self, events: list[AnyEvent]) -> dict[Key, float]:
         return oracle_values(
@@ -78,6 +118,9 @@ class Config:
             reopen_period=self.reopen_period,
             short_abandon=self.short_abandon,
             service_level_channels=self.service_level_channels,
+            first_response_from=self.first_response_from,
+            no_touch_fcr=self.no_touch_fcr,
+            business_hours=BUSINESS_HOURS if self.business_hours else None,
         )
 
     def pipeline(self) -> Pipeline:
@@ -90,6 +133,12 @@ class Config:
             options["short_abandon_us"] = parse_duration_us(self.short_abandon)
         if self.service_level_channels != ("phone", "chat"):
             options["service_level_channels"] = frozenset(self.service_level_channels)
+        if self.first_response_from != "episode":
+            options["first_response_from"] = self.first_response_from
+        if self.no_touch_fcr != "not_fcr":
+            options["no_touch_fcr"] = self.no_touch_fcr
+        if self.business_hours:
+            options["business_hours"] = BUSINESS_HOURS
         windows = build_windows(list(self.windows), buckets_per_window=self.buckets_per_window)
         return Pipeline(targets=TARGETS, windows=windows, **options)
 
@@ -155,7 +204,7 @@ def ticket_events(draw: st.DrawFn, number: int) -> list[AnyEvent]:
     at_us = draw(st.integers(0, 9 * DAY_S)) * 1_000_000
     sub_second = draw(st.booleans())
 
-    kinds = draw(st.lists(st.sampled_from(("open", "reply", "reply", "resolved", "survey")), max_size=7))
+    kinds = list(draw(st.one_of(st.sampled_from(LIFECYCLES), st.lists(st.sampled_from(KINDS), max_size=7))))
     if draw(st.integers(0, 9)) > 0:
         kinds.insert(0, "open")
 
@@ -212,22 +261,29 @@ def histories(draw: st.DrawFn) -> History:
     return History(events=events, deliveries=[arrival[3] for arrival in arrivals])
 
 
+# Mostly the defaults, so shrinking ends on them unless another setting matters.
 CONFIGS = st.builds(
-    lambda setup, reopen, short, channels: Config(
+    lambda setup, reopen, short, channels, first_response_from, no_touch_fcr, business_hours: Config(
         windows=setup[0],
         buckets_per_window=setup[1],
         reopen_period=reopen,
         short_abandon=short,
         service_level_channels=channels,
+        first_response_from=first_response_from,
+        no_touch_fcr=no_touch_fcr,
+        business_hours=business_hours,
     ),
     st.sampled_from(WINDOW_SETUPS),
     st.sampled_from(("7d", "7d", "2h")),
     st.sampled_from(("5s", "5s", "30s")),
     st.sampled_from((("phone", "chat"), ("phone", "chat"), ("email",))),
+    st.sampled_from(("episode", "episode", "open")),
+    st.sampled_from(("not_fcr", "not_fcr", "excluded")),
+    st.booleans(),
 )
 
 EXAMPLES = settings(
-    max_examples=120,
+    max_examples=250,
     derandomize=True,
     database=None,
     deadline=None,
