@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from streamproc.errors import StreamprocError
@@ -29,13 +30,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
         return int(args.handler(args, settings) or 0)
     except ValidationError as exc:
-        print(f"streamproc: invalid settings: {exc}", file=sys.stderr)
+        print(f"streamproc: invalid settings:\n{_describe_settings_errors(exc)}", file=sys.stderr)
+        return 2
+    except KafkaError as exc:
+        print(
+            f"streamproc: Kafka request failed: {exc!r}; check that the brokers in "
+            "KAFKA_BOOTSTRAP_SERVERS are running and reachable, and the security settings",
+            file=sys.stderr,
+        )
         return 2
     except (StreamprocError, ValueError, OSError) as exc:
         print(f"streamproc: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _describe_settings_errors(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"])
+        variable = f"STREAMPROC_{field.upper()}" if field else "settings"
+        value = error.get("input")
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        lines.append(f"  {variable}{shown}: {error['msg']}")
+    return "\n".join(lines)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -132,9 +151,12 @@ def _run_kpis(args: argparse.Namespace, settings: Settings) -> int:
 
         tumbling = TumblingBuckets(args.bucket, time_zone=args.time_zone or settings.time_zone)
 
+    from streamproc.kpi.durations import parse_duration_us
+
     with open_input(args.file) as source:
         result = compute_kpis(
             source,
+            max_future_us=parse_duration_us(settings.max_future_skew),
             options=settings.kpi_options(),
             windows=windows,
             whole_input=whole_input,

@@ -74,7 +74,9 @@ SCORE_RANGES: dict[SurveyKind, tuple[int, int]] = {
     SurveyKind.NPS: (0, 10),
 }
 
-NonNegativeSeconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# A year bounds every duration; larger values are unit mistakes (milliseconds sent as seconds).
+MAX_DURATION_SECONDS = 365 * 86_400
+NonNegativeSeconds = Annotated[float, Field(ge=0, le=MAX_DURATION_SECONDS, allow_inf_nan=False)]
 NonEmptyString = Annotated[str, Field(min_length=1, max_length=512)]
 
 
@@ -223,7 +225,14 @@ def event_to_json(event: AnyEvent) -> str:
     return event.model_dump_json(exclude_none=True)
 
 
-def _decode_json(raw: bytes | str) -> dict[str, Any]:
+def _decode_json(raw: bytes | str | None) -> dict[str, Any]:
+    if raw is None:
+        raise InvalidEventError(
+            field="(message)",
+            value=None,
+            reason="has no value (a tombstone)",
+            fix="send one JSON object per message; streamproc topics are not compacted",
+        )
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
@@ -239,14 +248,23 @@ def _decode_json(raw: bytes | str) -> dict[str, Any]:
         raise InvalidEventError(
             field="(message)",
             value=text[:80],
-            reason=f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+            reason=f"is not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})",
             fix="send one JSON object per message",
         ) from exc
+    except RecursionError as exc:
+        raise InvalidEventError(
+            field="(message)",
+            value=text[:80],
+            reason="nests JSON too deeply to parse",
+            fix="send one flat JSON object per message",
+        ) from exc
     if not isinstance(document, dict):
+        kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+        name = "null" if document is None else kind.get(type(document), type(document).__name__)
         raise InvalidEventError(
             field="(message)",
             value=document,
-            reason=f"is a JSON {type(document).__name__}, not an object",
+            reason=f"is a JSON {name}, not an object",
             fix="send one JSON object per message",
         )
     return document
@@ -255,10 +273,10 @@ def _decode_json(raw: bytes | str) -> dict[str, Any]:
 def _reject_ticketless_non_survey(document: dict[str, Any]) -> None:
     if document.get("type") == EventType.SURVEY.value:
         return
-    if document.get("ticket_id") in (None, ""):
+    if document.get("ticket_id") is None:
         raise InvalidEventError(
             field="ticket_id",
-            value=document.get("ticket_id"),
+            value=None,
             reason="is missing (only a survey may omit it)",
             fix=_FIXES["ticket_id"],
         )
@@ -284,6 +302,9 @@ def _translate(exc: ValidationError) -> InvalidEventError:
         reason = "is not an event type"
     elif reason.startswith("Value error, "):
         reason = reason.removeprefix("Value error, ")
+        # A model-level check reports the whole document as its input; show the score.
+        if field == "score" and isinstance(value, dict):
+            value = value.get("score")
 
     leaf = location[-1] if location else field
     if leaf.endswith("_seconds"):
@@ -296,3 +317,40 @@ def _translate(exc: ValidationError) -> InvalidEventError:
 def event_json_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schema of each event type, generated from the models."""
     return {kind.value: model.model_json_schema() for kind, model in MODELS.items()}
+
+
+def check_message_key(event: AnyEvent, key: bytes | None) -> None:
+    """Reject a message whose key is not the one its partition must be chosen by.
+
+    The per-ticket state lives in the partition of the ticket's key, so a ticket's events
+    keyed differently would be split across partitions and counted wrongly. A ticket-less
+    survey must be keyed by its `response_id`, else by its `event_id`.
+    """
+    if event.ticket_id is not None:
+        expected = event.ticket_id
+        fix = "key every message by its ticket_id"
+    else:
+        assert isinstance(event, Survey)
+        expected = event.response_id or event.event_id
+        fix = "key a survey without ticket_id by its response_id, else its event_id"
+    actual = key.decode("utf-8", errors="replace") if key is not None else None
+    if actual != expected:
+        raise InvalidEventError(
+            field="(key)", value=actual, reason=f"does not match {expected!r}", fix=fix
+        )
+
+
+def check_not_future(event: AnyEvent, *, now_us: int, max_ahead_us: int) -> None:
+    """Reject an event stamped further ahead of `now_us` than `max_ahead_us`.
+
+    One event from a clock set years ahead would move the event-time clock there and
+    empty every window, so it is rejected instead.
+    """
+    if event.occurred_us > now_us + max_ahead_us:
+        raise InvalidEventError(
+            field="occurred_at",
+            value=event.occurred_at.isoformat(),
+            reason="is too far in the future (check the sender's clock)",
+            fix="send the time the event happened; raise STREAMPROC_MAX_FUTURE_SKEW "
+            "if senders' clocks are known to run ahead",
+        )

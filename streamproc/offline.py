@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass
 from typing import TextIO
 
+from streamproc.errors import InvalidEventError
+from streamproc.events import check_not_future
 from streamproc.jsonl import read_lines
 from streamproc.kpi.families import KpiValue
 from streamproc.kpi.pipeline import Lateness, Pipeline
@@ -30,6 +33,7 @@ def compute_kpis(
     *,
     options: KpiOptions,
     windows: tuple[Window, ...],
+    max_future_us: int | None = None,
     whole_input: bool,
     lateness: Lateness | None = None,
     tumbling: TumblingBuckets | None = None,
@@ -41,10 +45,17 @@ def compute_kpis(
     """
     pipeline = Pipeline(windows=windows, options=options, lateness=lateness)
     events = duplicates = invalid = 0
+    now_us = int(time.time() * 1_000_000)
     for line in read_lines(source):
-        if line.event is None:
+        error = line.error
+        if line.event is not None and max_future_us is not None:
+            try:
+                check_not_future(line.event, now_us=now_us, max_ahead_us=max_future_us)
+            except InvalidEventError as exc:
+                error = exc
+        if line.event is None or error is not None:
             invalid += 1
-            print(f"line {line.number}: {line.error}", file=errors)
+            print(f"line {line.number}: {error}", file=errors)
             continue
         events += 1
         if not pipeline.process(line.event):

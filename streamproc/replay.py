@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamproc.jsonl import open_input
 from streamproc.settings import Settings
 from streamproc.stream.producer import Record, make_producer, paced, parse_record
 
@@ -27,7 +28,7 @@ def replay_file(path: Path, settings: Settings, *, speed: float | None, progress
 
     report = ReplayReport()
     records: list[Record] = []
-    with open(path, encoding="utf-8") as source:
+    with open_input(path) as source:
         for number, text in enumerate(source, start=1):
             text = text.strip()
             if not text:

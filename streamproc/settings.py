@@ -8,10 +8,10 @@ servers also accept the common `KAFKA_BOOTSTRAP_SERVERS`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from streamproc.events import EventType
 from streamproc.kpi.durations import parse_duration_us
@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         "to others; shorter moves work faster after a crash, longer tolerates stalls.",
     )
 
+    consumer_instance_id: str | None = Field(
+        default=None,
+        description="Static group membership id of this worker (Kafka group.instance.id). A "
+        "worker restarted with the same id takes its partitions back without a rebalance; "
+        "give every worker its own, or leave it unset.",
+    )
+
     # Topics.
     app_id: str = Field(
         default="streamproc",
@@ -94,7 +101,7 @@ class Settings(BaseSettings):
     )
 
     # KPI computation.
-    windows: list[str] = Field(
+    windows: Annotated[list[str], NoDecode] = Field(
         default=["1h", "24h", "7d"], description="Rolling event-time window lengths."
     )
     buckets_per_window: int = Field(
@@ -110,7 +117,7 @@ class Settings(BaseSettings):
     short_abandon: str = Field(
         default="5s", description="Abandons at or under this time after the open are short abandons."
     )
-    service_level_channels: list[str] = Field(
+    service_level_channels: Annotated[list[str], NoDecode] = Field(
         default=["phone", "chat"], description="Channels that report service-level outcomes."
     )
     first_response_from: Literal["episode", "open"] = Field(
@@ -138,6 +145,11 @@ class Settings(BaseSettings):
         default="UTC", description="IANA time zone of tumbling buckets of a day or longer."
     )
 
+    max_future_skew: str = Field(
+        default="1d",
+        description="Events stamped further than this ahead of the worker's wall clock are "
+        "rejected to the dead-letter topic.",
+    )
     ticket_retention: str = Field(
         default="30d",
         description="How long, in event time after its latest event, a closed ticket's state "
@@ -179,11 +191,46 @@ class Settings(BaseSettings):
         default="INFO", description="Log level of the worker."
     )
 
-    @field_validator("reopen_period", "short_abandon", "grace_period", "tumbling_bucket", "ticket_retention")
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator(
+        "reopen_period", "short_abandon", "grace_period", "tumbling_bucket", "ticket_retention",
+        "max_future_skew",
+    )
     @classmethod
     def _check_duration(cls, value: str) -> str:
         parse_duration_us(value)
         return value
+
+    @field_validator("windows", "service_level_channels", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        # Environment variables may give a JSON list or plain comma-separated names.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_topics_distinct(self) -> Settings:
+        names = [
+            self.topic_ticket_opened, self.topic_first_reply, self.topic_resolved,
+            self.topic_survey, self.topic_dead_letter, self.topic_snapshots, self.topic_breaches,
+        ]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"topic names must differ, but {', '.join(repeated)} is used for more than "
+                "one purpose; set distinct STREAMPROC_TOPIC_* names"
+            )
+        return self
 
     @field_validator("windows")
     @classmethod

@@ -27,7 +27,7 @@ import faust
 from faust.types import EventT, StreamT
 
 from streamproc.errors import InvalidEventError
-from streamproc.events import parse_event
+from streamproc.events import check_message_key, check_not_future, parse_event
 from streamproc.kpi.aggregate import Aggregator, tumbling_totals
 from streamproc.kpi.families import kpi_values
 from streamproc.kpi.durations import parse_duration_us
@@ -63,6 +63,7 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
     targets = options.targets
     lateness = settings.lateness()
     ticket_retention_us = parse_duration_us(settings.ticket_retention)
+    max_future_us = parse_duration_us(settings.max_future_skew)
     topic_types = settings.input_topics()
     state = WorkerState()
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
         web_enabled=False,
         table_standby_replicas=0,
         broker_session_timeout=settings.kafka_session_timeout_seconds,
+        consumer_group_instance_id=settings.consumer_instance_id,
         broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_seconds / 3),
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
@@ -127,6 +129,8 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
         topic = message.topic
         try:
             parsed = parse_event(event.value, topic_type=topic_types[topic])
+            check_message_key(parsed, message.key)
+            check_not_future(parsed, now_us=int(time.time() * 1_000_000), max_ahead_us=max_future_us)
         except InvalidEventError as exc:
             await _send_to_dead_letter(message, exc)
             exporter.events.labels(topic, "invalid").inc()
@@ -232,7 +236,8 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
         clock_values = [value for value in clocks.values() if value]
         clock_us = max(clock_values) if clock_values else None
         now_us = int(time.time() * 1_000_000) if settings.live_clock == "wall" else clock_us
-        marker = (state.changes, clock_us, shards, ticket_shards)
+        # Table sizes change when a recovery after a rebalance restores entries.
+        marker = (state.changes, clock_us, shards, ticket_shards, len(buckets), len(tickets))
         # Ages measured against wall time grow without any event, so they always refresh.
         if marker == state.published and settings.live_clock != "wall":
             return

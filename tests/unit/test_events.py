@@ -212,3 +212,65 @@ def test_contacts_zero_rejected() -> None:
     }
 
     assert reject(document).field == "contacts"
+
+
+def test_tombstone_rejected() -> None:
+    """A message without a value is rejected rather than crashing the worker."""
+    with pytest.raises(InvalidEventError) as info:
+        parse_event(None)  # type: ignore[arg-type]
+
+    assert "tombstone" in str(info.value)
+
+
+def test_deep_nesting_rejected() -> None:
+    """JSON nested too deeply for the parser is rejected as a whole message."""
+    assert "too deeply" in str(reject("[" * 100_000 + "]" * 100_000))
+
+
+def test_huge_duration_rejected() -> None:
+    """A duration above a year is rejected as a unit mistake."""
+    document = {
+        "type": "resolved",
+        "event_id": "r",
+        "ticket_id": "T",
+        "occurred_at": "2024-05-01T10:00:00Z",
+        "talk_seconds": 1.8e302,
+    }
+
+    assert reject(document).field == "talk_seconds"
+
+
+def test_score_error_shows_score() -> None:
+    """An out-of-range score error shows the score, not the whole message."""
+    document = {
+        "type": "survey",
+        "event_id": "s",
+        "occurred_at": "2024-05-01T10:00:00Z",
+        "survey": "csat",
+        "score": 9,
+    }
+
+    assert reject(document).value == 9
+
+
+def test_message_key_must_match() -> None:
+    """A message keyed by something other than its ticket_id is rejected."""
+    from streamproc.events import check_message_key
+
+    event = parse_event(json.dumps(OPENED))
+    check_message_key(event, b"T1")
+    with pytest.raises(InvalidEventError) as info:
+        check_message_key(event, None)
+
+    assert info.value.field == "(key)"
+
+
+def test_future_event_rejected() -> None:
+    """An event stamped far ahead of the clock is rejected."""
+    from streamproc.events import check_not_future
+
+    event = parse_event(json.dumps({**OPENED, "occurred_at": "2099-01-01T00:00:00Z"}))
+    with pytest.raises(InvalidEventError) as info:
+        check_not_future(event, now_us=1_714_550_400_000_000, max_ahead_us=86_400_000_000)
+
+    assert info.value.field == "occurred_at"
