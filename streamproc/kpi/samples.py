@@ -198,8 +198,9 @@ def _resolution_samples(ticket: _Ticket, options: KpiOptions) -> list[Sample]:
         "full_resolution", "fres", ticket, resolved[-1], opened, options,
         business=False, target=False,
     )
-    if resolved[-1] == resolved[0] and "anom.res" in dict(first.counters):
-        # One negative resolution is one anomaly, though it ends both durations.
+    if "anom.fres" in dict(full.counters):
+        # The last resolution is below zero only when the first one is too, and that one
+        # already counts the anomaly.
         return [first]
     return [first, full]
 
@@ -301,8 +302,6 @@ def _service_level_samples(ticket: _Ticket, options: KpiOptions) -> list[Sample]
         if ticket.episode_of[index] != 0:
             break
         channel, team = ticket.where(index)
-        if channel not in options.service_level_channels:
-            return []
         elapsed_us = event.occurred_us - opened.occurred_us
         if isinstance(event, FirstReply) and event.is_qualifying:
             if elapsed_us < 0:
@@ -317,6 +316,9 @@ def _service_level_samples(ticket: _Ticket, options: KpiOptions) -> list[Sample]
             outcome = "sl.ab_short" if elapsed_us <= options.short_abandon_us else "sl.ab_long"
         else:
             continue
+        # The channel as of the answer or abandonment decides, like every attribution.
+        if channel not in options.service_level_channels:
+            return []
         return [Sample("service_level", event.occurred_us, channel, team, ((outcome, 1),))]
     return []
 
