@@ -54,8 +54,8 @@ _UNIT_US = {
 class Sample:
     """One KPI sample of one ticket, at its event time, under its channel and team.
 
-    `value` holds seconds (durations, handle time) or a score; `success` the yes/no
-    part of a ratio; `label` the outcome, survey kind or anomaly KPI of a count.
+    `value` is in seconds (durations, handle time) or a score, `success` is the yes/no
+    part of a ratio, and `label` is the outcome, survey kind or anomaly KPI of a count.
     """
 
     kind: str
@@ -86,7 +86,9 @@ def parse_duration_us(text: str) -> int:
     """Parse `<whole number><unit>` (ms, s, m, h, d, w) into microseconds."""
     match = _DURATION.match(text)
     if match is None or int(match.group(1)) <= 0:
-        raise ValueError(f"invalid duration {text!r}: use a positive whole number and a unit, such as 7d")
+        raise ValueError(
+            f"invalid duration {text!r}: use a positive whole number and a unit, such as 7d"
+        )
     return int(match.group(1)) * _UNIT_US[match.group(2)]
 
 
@@ -110,7 +112,9 @@ def oracle_values(
     `excluded`, as the settings of the same names.
     """
     if first_response_from not in ("episode", "open"):
-        raise ValueError(f"invalid first_response_from {first_response_from!r}: use episode or open")
+        raise ValueError(
+            f"invalid first_response_from {first_response_from!r}: use episode or open"
+        )
     if no_touch_fcr not in ("not_fcr", "excluded"):
         raise ValueError(f"invalid no_touch_fcr {no_touch_fcr!r}: use not_fcr or excluded")
     options = Options(
@@ -133,8 +137,13 @@ def oracle_values(
     for name in windows:
         length_us = parse_duration_us(name)
         if length_us % buckets_per_window:
-            raise ValueError(f"window {name!r} does not split into {buckets_per_window} buckets")
-        inside = window_samples(samples, length_us // buckets_per_window, buckets_per_window, clock_us)
+            raise ValueError(
+                f"window {name!r} does not split into {buckets_per_window} whole-microsecond"
+                " buckets; pick a length divisible by that count"
+            )
+        inside = window_samples(
+            samples, length_us // buckets_per_window, buckets_per_window, clock_us
+        )
         for (channel, team), members in _rollups(inside).items():
             base = {"channel": channel, "team": team, "window": name.strip()}
             for metric, extra, value in family_values(members):
@@ -251,7 +260,9 @@ class _Ticket:
 
     def target_us(self, kpi: str, index: int) -> Fraction:
         channel, team = self.attribution(index)
-        return Fraction(self.options.targets.target(kpi, channel=channel, team=team)) * US_PER_SECOND
+        return (
+            Fraction(self.options.targets.target(kpi, channel=channel, team=team)) * US_PER_SECOND
+        )
 
     def business(self, start: int, end: int) -> Fraction | None:
         """Business seconds between events `start` and `end` under the end's schedule, if any."""
@@ -262,7 +273,9 @@ class _Ticket:
         schedule = config.schedule_for(channel=channel, team=team)
         if schedule is None:
             return None
-        seconds = schedule.business_seconds(self.ordered[start].occurred_at, self.ordered[end].occurred_at)
+        seconds = schedule.business_seconds(
+            self.ordered[start].occurred_at, self.ordered[end].occurred_at
+        )
         return Fraction(seconds)
 
     def duration(self, kind: str, start: int, end: int, *, target: str | None) -> Sample:
@@ -283,13 +296,17 @@ class _Ticket:
             return []
         first = self.replies[0]
         episode = self.episode_of[first]
-        start = self.starts[episode] if self.options.first_response_from == "episode" else self.opens[0]
+        start = (
+            self.starts[episode] if self.options.first_response_from == "episode" else self.opens[0]
+        )
         samples = [self.duration("first_response", start, first, target="first_response_seconds")]
         for later in range(episode + 1, len(self.starts)):
             replies = self.replies_in(later)
             if replies:
                 samples.append(
-                    self.duration("response_after_reopen", self.starts[later], replies[0], target=None)
+                    self.duration(
+                        "response_after_reopen", self.starts[later], replies[0], target=None
+                    )
                 )
         return samples
 
@@ -324,7 +341,9 @@ class _Ticket:
             handle = event.total_handle_seconds
             if handle is not None:
                 samples.append(
-                    self.sample("handle", index, value=Fraction(handle), contacts=event.contacts or 1)
+                    self.sample(
+                        "handle", index, value=Fraction(handle), contacts=event.contacts or 1
+                    )
                 )
             touched = self._reply_before_in_episode(index)
             counts_for_fcr = touched or self.options.no_touch_fcr == "not_fcr"
@@ -360,7 +379,7 @@ class _Ticket:
         channel, _ = self.attribution(index)
         if channel not in self.options.service_level_channels:
             return []
-        # NOTE: a duration below zero (skewed clocks) gives no outcome at all; the spec is silent.
+        # NOTE: the definitions do not say what a negative duration gives here, so it gives no outcome.
         elapsed_us = self.time(index) - self.time(self.opens[0])
         if elapsed_us < 0:
             return []
@@ -380,20 +399,23 @@ def _survey_samples(surveys: list[Survey], *, attribution: Any) -> list[Sample]:
     for survey in surveys:
         response = "id:" + survey.response_id if survey.response_id else "event:" + survey.event_id
         best = latest.get(response)
-        if best is None or (survey.occurred_us, survey.event_id) > (best.occurred_us, best.event_id):
+        if best is None or (survey.occurred_us, survey.event_id) > (
+            best.occurred_us,
+            best.event_id,
+        ):
             latest[response] = survey
 
     samples = []
     for survey in latest.values():
         channel, team = attribution(survey)
         score = None if survey.score is None else Fraction(survey.score)
-        samples.append(
-            Sample(survey.survey.value, survey.occurred_us, channel, team, value=score)
-        )
+        samples.append(Sample(survey.survey.value, survey.occurred_us, channel, team, value=score))
     return samples
 
 
-def window_samples(samples: list[Sample], bucket_us: int, buckets: int, clock_us: int) -> list[Sample]:
+def window_samples(
+    samples: list[Sample], bucket_us: int, buckets: int, clock_us: int
+) -> list[Sample]:
     """Keep the samples whose bucket start lies in the window's bucket range at the clock."""
     last = clock_us // bucket_us * bucket_us
     first = last - (buckets - 1) * bucket_us
@@ -413,7 +435,9 @@ def _rollups(samples: list[Sample]) -> dict[tuple[str, str], list[Sample]]:
     return groups
 
 
-def nearest_rank(values: list[Fraction], percent: int, weights: list[int] | None = None) -> Fraction:
+def nearest_rank(
+    values: list[Fraction], percent: int, weights: list[int] | None = None
+) -> Fraction:
     """Return the value of rank ceil(percent/100 * n) of the sorted values.
 
     With `weights`, each value counts as that many samples and n is their sum.
@@ -435,7 +459,9 @@ def wilson_bounds(successes: int, total: int) -> tuple[float, float]:
     z2 = WILSON_Z * WILSON_Z
     denominator = 1 + z2 / total
     center = (share + z2 / (2 * total)) / denominator
-    half = WILSON_Z * math.sqrt(share * (1 - share) / total + z2 / (4 * total * total)) / denominator
+    half = (
+        WILSON_Z * math.sqrt(share * (1 - share) / total + z2 / (4 * total * total)) / denominator
+    )
     return center - half, center + half
 
 
@@ -535,7 +561,9 @@ def _survey_rows(by_kind: dict[str, list[Sample]]) -> list[Row]:
     for kind in SurveyKind:
         submissions = by_kind.get(kind.value, [])
         if submissions:
-            rows.append(("support_survey_submissions", {"survey": kind.value}, float(len(submissions))))
+            rows.append(
+                ("support_survey_submissions", {"survey": kind.value}, float(len(submissions)))
+            )
         rated = [s for s in submissions if s.value is not None]
         if not rated:
             continue
@@ -546,14 +574,18 @@ def _survey_rows(by_kind: dict[str, list[Sample]]) -> list[Row]:
         if kind is SurveyKind.CSAT:
             rows.append(("support_csat_mean", {}, total / len(scores)))
             rows += _ratio_rows("support_csat_top_box_ratio", rated, success=lambda s: s.value == 5)
-            rows += _ratio_rows("support_csat_satisfied_ratio", rated, success=lambda s: s.value >= 4)
+            rows += _ratio_rows(
+                "support_csat_satisfied_ratio", rated, success=lambda s: s.value >= 4
+            )
         elif kind is SurveyKind.CES:
             rows.append(("support_ces_mean", {}, total / len(scores)))
             rows += _ratio_rows("support_ces_easy_ratio", rated, success=lambda s: s.value >= 5)
         else:
             promoters = sum(1 for score in scores if score >= 9)
             detractors = sum(1 for score in scores if score <= 6)
-            rows.append(("support_nps", {}, float(Fraction(100 * (promoters - detractors), len(scores)))))
+            rows.append(
+                ("support_nps", {}, float(Fraction(100 * (promoters - detractors), len(scores))))
+            )
     return rows
 
 
@@ -622,7 +654,9 @@ def streaming_key_values(values: Iterable[Any]) -> dict[Key, float]:
     return {(v.metric, frozenset(v.labels)): float(v.value) for v in values}
 
 
-def scraped_key_values(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[Key, float]:
+def scraped_key_values(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+) -> dict[Key, float]:
     """Index scraped Prometheus samples (name, sorted labels) like the oracle."""
     return {(name, frozenset(labels)): value for (name, labels), value in samples.items()}
 

@@ -1,11 +1,12 @@
 """Seeded generator of a realistic support workload as JSON Lines, for end-to-end tests.
 
-The mix: phone, chat, email and web tickets; bot, system and private replies besides
-human ones; transfers; abandoned contacts; handle time in either form; reopens, some
-after the 7-day reopen period; CSAT, CES and NPS surveys with unrated and changed answers;
-ticket-less surveys; a little clock skew. Lines are then re-sent at random (duplicates)
-and moved later in the file by up to 9 minutes of event time (inside the 10-minute grace
-period), so a replay exercises deduplication and out-of-order delivery.
+Tickets come on phone, chat, email and web, with bot, system and private replies besides
+human ones, transfers, abandoned contacts and handle time in either form. Some are
+reopened, a few after the 7-day reopen period. Surveys (CSAT, CES, NPS) include unrated
+and changed answers and ticket-less ones, and a few events have skewed clocks. Some lines
+are then sent twice, and some move later in the file by up to 9 minutes of event time
+(inside the 10-minute grace period), so a replay exercises deduplication and out-of-order
+delivery.
 """
 
 from __future__ import annotations
@@ -99,17 +100,27 @@ def _surveys(writer: _TicketWriter, after: datetime) -> None:
             writer.add("survey", at, survey=kind, score=changed, response_id=response)
 
 
-def _episode(writer: _TicketWriter, channel: str, team: str | None, opened: datetime, *, first: bool) -> datetime | None:
+def _episode(
+    writer: _TicketWriter, channel: str, team: str | None, opened: datetime, *, first: bool
+) -> datetime | None:
     """Write one episode from its open; return when it was resolved, or None."""
     rng = writer.rng
-    writer.add("ticket_opened", opened, channel=channel, team=team, priority=rng.choice([None, "normal", "high"]))
+    writer.add(
+        "ticket_opened",
+        opened,
+        channel=channel,
+        team=team,
+        priority=rng.choice([None, "normal", "high"]),
+    )
     if channel == "chat" and rng.random() < 0.6:
         writer.add("first_reply", opened + timedelta(seconds=rng.uniform(1, 8)), author="bot")
     if rng.random() < 0.1:
         writer.add("first_reply", opened + timedelta(minutes=rng.uniform(0, 30)), public=False)
     if rng.random() < 0.05:
         moved = opened + timedelta(minutes=rng.uniform(1, 60))
-        writer.add("ticket_opened", moved, channel=channel, team=rng.choice(["billing", "tech", "vip"]))
+        writer.add(
+            "ticket_opened", moved, channel=channel, team=rng.choice(["billing", "tech", "vip"])
+        )
 
     live = channel in ("phone", "chat")
     if first and live and rng.random() < 0.12:
@@ -135,7 +146,9 @@ def _episode(writer: _TicketWriter, channel: str, team: str | None, opened: date
     return resolved
 
 
-def _ticket(rng: random.Random, number: int, start: datetime, end: datetime) -> list[tuple[datetime, dict[str, Any]]]:
+def _ticket(
+    rng: random.Random, number: int, start: datetime, end: datetime
+) -> list[tuple[datetime, dict[str, Any]]]:
     ticket = f"W{number:05d}"
     span = (end - start).total_seconds()
     opened = start + timedelta(seconds=rng.randrange(int(span)))
@@ -152,7 +165,9 @@ def _ticket(rng: random.Random, number: int, start: datetime, end: datetime) -> 
     return writer.events
 
 
-def _ticketless_surveys(rng: random.Random, count: int, start: datetime, end: datetime) -> list[tuple[datetime, dict[str, Any]]]:
+def _ticketless_surveys(
+    rng: random.Random, count: int, start: datetime, end: datetime
+) -> list[tuple[datetime, dict[str, Any]]]:
     events = []
     span = (end - start).total_seconds()
     for number in range(count):
@@ -171,7 +186,9 @@ def _ticketless_surveys(rng: random.Random, count: int, start: datetime, end: da
     return events
 
 
-def generate_workload(tickets: int, *, seed: int, days: float = 8.0, start: datetime = START) -> Workload:
+def generate_workload(
+    tickets: int, *, seed: int, days: float = 8.0, start: datetime = START
+) -> Workload:
     """Generate `tickets` tickets over `days` days of event time, in replay file order."""
     rng = random.Random(seed)
     end = start + timedelta(days=days)
@@ -186,11 +203,17 @@ def generate_workload(tickets: int, *, seed: int, days: float = 8.0, start: date
     duplicates = 0
     for index, (at, document) in enumerate(events):
         text = json.dumps(document, separators=(",", ":"))
-        shift = timedelta(seconds=rng.uniform(0, MAX_DISORDER_S)) if rng.random() < 0.05 else timedelta(0)
+        shift = (
+            timedelta(seconds=rng.uniform(0, MAX_DISORDER_S))
+            if rng.random() < 0.05
+            else timedelta(0)
+        )
         lines.append((at + shift, index, text))
         if rng.random() < 0.02:
             duplicates += 1
             resend = timedelta(seconds=rng.uniform(0, MAX_DISORDER_S))
             lines.append((at + resend, index, text))
     lines.sort(key=lambda line: (line[0], line[1]))
-    return Workload(lines=[line[2] for line in lines], unique_events=len(events), duplicates=duplicates)
+    return Workload(
+        lines=[line[2] for line in lines], unique_events=len(events), duplicates=duplicates
+    )

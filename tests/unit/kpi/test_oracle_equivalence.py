@@ -66,8 +66,8 @@ BUSINESS_HOURS = BusinessHoursConfig.model_validate(
     }
 )
 
-# Window set-ups: the defaults; small buckets that many samples straddle; one window
-# that holds the whole history.
+# Window set-ups: the defaults, small buckets that many samples straddle, and one window
+# that contains the whole history.
 WINDOW_SETUPS = ((("1h", "24h", "7d"), 60), (("10m", "2h"), 4), (("30d",), 30))
 
 # Gaps between consecutive events of one ticket, in seconds. The fixed values sit on the
@@ -156,7 +156,9 @@ class History:
         return f"History(deliveries=<<\n{lines}\n>>)"
 
 
-def build_event(kind: str, event_id: str, at_us: int, ticket: str | None, **fields: Any) -> AnyEvent:
+def build_event(
+    kind: str, event_id: str, at_us: int, ticket: str | None, **fields: Any
+) -> AnyEvent:
     moment = BASE + timedelta(microseconds=at_us)
     document: dict[str, Any] = {
         "type": kind,
@@ -170,108 +172,166 @@ def build_event(kind: str, event_id: str, at_us: int, ticket: str | None, **fiel
     return parse_event(json.dumps(document))
 
 
-@st.composite
-def survey_fields(draw: st.DrawFn, prefix: str) -> dict[str, Any]:
-    """A survey answer; those with a response_id change the earlier answer of that response."""
-    kind = draw(st.sampled_from(("csat", "ces", "nps")))
-    low, high = {"csat": (1, 5), "ces": (1, 7), "nps": (0, 10)}[kind]
-    score = draw(st.one_of(st.none(), st.integers(low, high)))
-    response = f"{prefix}-{kind}" if draw(st.booleans()) else None
-    return {"survey": kind, "score": score, "response_id": response}
+# A step is one event of a ticket before it has an id or a time: its kind, the gap after
+# the previous event in seconds, extra microseconds, and its fields. Tickets are drawn as
+# lists of steps and turned into events afterwards, so shrinking can drop tickets and
+# steps freely.
+Step = tuple[str, int, int, dict[str, Any]]
+
+KEEP = "keep"
+MICROSECONDS = st.one_of(st.just(0), st.integers(0, 999_999))
+HALF_SECONDS = st.integers(0, 1_800).map(lambda half_seconds: half_seconds / 2)
 
 
 @st.composite
 def resolved_fields(draw: st.DrawFn) -> dict[str, Any]:
     outcome = draw(st.sampled_from(("resolved", "resolved", "abandoned")))
-    handle = st.integers(0, 1_800).map(lambda half_seconds: half_seconds / 2)
     form = draw(st.sampled_from(("none", "handle", "parts")))
-    fields: dict[str, Any] = {"outcome": outcome, "contacts": draw(st.sampled_from((None, 1, 1, 2, 3)))}
+    fields: dict[str, Any] = {
+        "outcome": outcome,
+        "contacts": draw(st.sampled_from((None, 1, 1, 2, 3))),
+    }
     if form == "handle":
-        fields["handle_seconds"] = draw(handle)
+        fields["handle_seconds"] = draw(HALF_SECONDS)
     elif form == "parts":
-        fields["talk_seconds"] = draw(st.one_of(st.none(), handle))
-        fields["hold_seconds"] = draw(st.one_of(st.none(), handle))
-        fields["after_contact_seconds"] = draw(st.one_of(st.none(), handle))
+        fields["talk_seconds"] = draw(st.one_of(st.none(), HALF_SECONDS))
+        fields["hold_seconds"] = draw(st.one_of(st.none(), HALF_SECONDS))
+        fields["after_contact_seconds"] = draw(st.one_of(st.none(), HALF_SECONDS))
     return fields
 
 
 @st.composite
-def ticket_events(draw: st.DrawFn, number: int) -> list[AnyEvent]:
-    """One ticket: usually an open first, then replies, resolutions, reopens and surveys."""
-    ticket = f"T{number}"
-    channel = draw(st.sampled_from(CHANNELS))
-    team = draw(st.sampled_from(TEAMS))
-    at_us = draw(st.integers(0, 9 * DAY_S)) * 1_000_000
-    sub_second = draw(st.booleans())
+def survey_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """A survey answer; one with `shared` changes the earlier answer of its response."""
+    kind = draw(st.sampled_from(("csat", "ces", "nps")))
+    low, high = {"csat": (1, 5), "ces": (1, 7), "nps": (0, 10)}[kind]
+    score = draw(st.one_of(st.none(), st.integers(low, high)))
+    return {"survey": kind, "score": score, "shared": draw(st.booleans())}
 
-    kinds = list(draw(st.one_of(st.sampled_from(LIFECYCLES), st.lists(st.sampled_from(KINDS), max_size=7))))
-    if draw(st.integers(0, 9)) > 0:
-        kinds.insert(0, "open")
 
+# Later opens are reopens or transfers; some move the ticket to another team or channel.
+OPEN_FIELDS = st.fixed_dictionaries(
+    {
+        "channel": st.one_of(st.just(KEEP), st.sampled_from(CHANNELS)),
+        "team": st.one_of(st.just(KEEP), st.sampled_from(TEAMS)),
+    }
+)
+REPLY_FIELDS = st.fixed_dictionaries(
+    {
+        "author": st.sampled_from(("agent", "agent", "bot", "system")),
+        "public": st.sampled_from((True, True, False)),
+    }
+)
+FIELDS_BY_KIND = {
+    "open": OPEN_FIELDS,
+    "reply": REPLY_FIELDS,
+    "resolved": resolved_fields(),
+    "survey": survey_fields(),
+}
+
+
+def step(kind: str) -> st.SearchStrategy[Step]:
+    return st.tuples(st.just(kind), GAPS, MICROSECONDS, FIELDS_BY_KIND[kind])
+
+
+ANY_STEP = st.one_of(*(step(kind) for kind in KINDS))
+STEPS = st.one_of(
+    st.lists(ANY_STEP, max_size=7),
+    st.sampled_from(LIFECYCLES).flatmap(lambda kinds: st.tuples(*(step(kind) for kind in kinds))),
+)
+TICKETS = st.tuples(
+    st.sampled_from(CHANNELS),
+    st.sampled_from(TEAMS),
+    st.integers(0, 9 * DAY_S),
+    st.integers(0, 9).map(lambda draw: draw == 9),  # about one ticket in ten has no first open
+    STEPS,
+)
+TICKETLESS_SURVEYS = st.tuples(st.integers(0, 10 * DAY_S), survey_fields())
+
+
+def ticket_events(number: int, ticket: tuple[str, str | None, int, bool, Any]) -> list[AnyEvent]:
+    """Turn one drawn ticket into events: its open (unless left out), then its steps."""
+    ticket_id = f"T{number}"
+    channel, team, start_s, without_open, steps = ticket
+    at_us = start_s * 1_000_000
     events = []
-    for index, kind in enumerate(kinds):
-        if index:
-            at_us += draw(GAPS) * 1_000_000
-            if sub_second:
-                at_us += draw(st.integers(0, 999_999))
-        event_id = f"{ticket}-{index}"
+    if not without_open:
+        events.append(
+            build_event(
+                "ticket_opened", f"{ticket_id}-o", at_us, ticket_id, channel=channel, team=team
+            )
+        )
+
+    for index, (kind, gap_s, micro, fields) in enumerate(steps):
+        at_us += gap_s * 1_000_000 + micro
+        event_id = f"{ticket_id}-{index}"
         if kind == "open":
-            # Later opens are reopens or transfers; a few also move the ticket to another channel.
-            if index and draw(st.integers(0, 4)) == 0:
-                channel = draw(st.sampled_from(CHANNELS))
-            if index and draw(st.booleans()):
-                team = draw(st.sampled_from(TEAMS))
-            events.append(build_event("ticket_opened", event_id, at_us, ticket, channel=channel, team=team))
+            channel = channel if fields["channel"] == KEEP else fields["channel"]
+            team = team if fields["team"] == KEEP else fields["team"]
+            events.append(
+                build_event("ticket_opened", event_id, at_us, ticket_id, channel=channel, team=team)
+            )
         elif kind == "reply":
-            author = draw(st.sampled_from(("agent", "agent", "bot", "system")))
-            public = draw(st.sampled_from((True, True, False)))
-            events.append(build_event("first_reply", event_id, at_us, ticket, author=author, public=public))
+            events.append(build_event("first_reply", event_id, at_us, ticket_id, **fields))
         elif kind == "resolved":
-            events.append(build_event("resolved", event_id, at_us, ticket, **draw(resolved_fields())))
+            events.append(build_event("resolved", event_id, at_us, ticket_id, **fields))
         else:
-            events.append(build_event("survey", event_id, at_us, ticket, **draw(survey_fields(ticket))))
+            events.append(
+                build_event(
+                    "survey", event_id, at_us, ticket_id, **survey_document(ticket_id, fields)
+                )
+            )
     return events
+
+
+def survey_document(prefix: str, fields: dict[str, Any]) -> dict[str, Any]:
+    response = f"{prefix}-{fields['survey']}" if fields["shared"] else None
+    return {"survey": fields["survey"], "score": fields["score"], "response_id": response}
+
+
+DELAYS = st.one_of(
+    st.just(0),
+    st.integers(0, 600 * 1_000_000),
+    st.integers(0, 12 * DAY_S * 1_000_000),
+)
 
 
 @st.composite
 def histories(draw: st.DrawFn) -> History:
     """1 to 30 tickets and a few ticket-less surveys, delivered late, out of order and twice."""
-    count = draw(st.integers(1, 30))
     events: list[AnyEvent] = []
-    for number in range(count):
-        events.extend(draw(ticket_events(number)))
-    for index in range(draw(st.integers(0, 4))):
-        at_us = draw(st.integers(0, 10 * DAY_S)) * 1_000_000
-        fields = draw(survey_fields("X"))
-        events.append(build_event("survey", f"S{index}", at_us, None, **fields))
+    for number, ticket in enumerate(draw(st.lists(TICKETS, min_size=1, max_size=30))):
+        events.extend(ticket_events(number, ticket))
+    for index, (at_s, fields) in enumerate(draw(st.lists(TICKETLESS_SURVEYS, max_size=4))):
+        document = survey_document("X", fields)
+        events.append(build_event("survey", f"S{index}", at_s * 1_000_000, None, **document))
     if not events:
-        events.append(build_event("ticket_opened", "T0-0", 0, "T0", channel="chat"))
+        events.append(build_event("ticket_opened", "T0-o", 0, "T0", channel="chat"))
 
-    delay = st.one_of(
-        st.just(0),
-        st.integers(0, 600 * 1_000_000),
-        st.integers(0, 12 * DAY_S * 1_000_000),
-    )
+    # Each event arrives once plus 0 to 2 more times, each copy after its own delay.
+    count = len(events)
+    copies = draw(st.lists(st.sampled_from((1, 1, 1, 1, 2, 3)), min_size=count, max_size=count))
+    delays = iter(draw(st.lists(DELAYS, min_size=sum(copies), max_size=sum(copies))))
     arrivals = []
-    for position, item in enumerate(events):
-        copies = 1 + draw(st.sampled_from((0, 0, 0, 0, 1, 2)))
-        for copy in range(copies):
-            arrivals.append((item.occurred_us + draw(delay), position, copy, item))
+    for position, (item, times) in enumerate(zip(events, copies)):
+        for copy in range(times):
+            arrivals.append((item.occurred_us + next(delays), position, copy, item))
     arrivals.sort(key=lambda arrival: arrival[:3])
     return History(events=events, deliveries=[arrival[3] for arrival in arrivals])
 
 
-# Mostly the defaults, so shrinking ends on them unless another setting matters.
 CONFIGS = st.builds(
-    lambda setup, reopen, short, channels, first_response_from, no_touch_fcr, business_hours: Config(
-        windows=setup[0],
-        buckets_per_window=setup[1],
-        reopen_period=reopen,
-        short_abandon=short,
-        service_level_channels=channels,
-        first_response_from=first_response_from,
-        no_touch_fcr=no_touch_fcr,
-        business_hours=business_hours,
+    lambda setup, reopen, short, channels, first_response_from, no_touch_fcr, business_hours: (
+        Config(
+            windows=setup[0],
+            buckets_per_window=setup[1],
+            reopen_period=reopen,
+            short_abandon=short,
+            service_level_channels=channels,
+            first_response_from=first_response_from,
+            no_touch_fcr=no_touch_fcr,
+            business_hours=business_hours,
+        )
     ),
     st.sampled_from(WINDOW_SETUPS),
     st.sampled_from(("7d", "7d", "2h")),
@@ -283,7 +343,7 @@ CONFIGS = st.builds(
 )
 
 EXAMPLES = settings(
-    max_examples=250,
+    max_examples=500,
     derandomize=True,
     database=None,
     deadline=None,
@@ -318,9 +378,9 @@ def partitioned_values(
 ) -> dict[Key, float]:
     """Run the streaming parts as `tickets` ticket and `aggregates` aggregate partitions.
 
-    Each ticket partition keeps its own ledger store and sees its events in arrival
-    order; contributions queue per (ticket partition, aggregate partition) pair, as a
-    Kafka partition keeps one producer's order, and every step takes one message from a
+    Each ticket partition keeps its own ledger store and receives its events in arrival
+    order. Contributions queue per (ticket partition, aggregate partition) pair, because
+    a Kafka partition keeps one producer's order. Every step takes one message from a
     random non-empty source.
     """
     template = config.pipeline()

@@ -39,7 +39,9 @@ def event(kind: str, event_id: str, at: str, ticket: str | None = "T1", **fields
 def run_oracle(
     events: list[AnyEvent], *, windows: Sequence[str] = WINDOWS, business_hours: Any = None
 ) -> dict[Key, float]:
-    return oracle_values(events, targets=Targets(), windows=list(windows), business_hours=business_hours)
+    return oracle_values(
+        events, targets=Targets(), windows=list(windows), business_hours=business_hours
+    )
 
 
 def run_streaming(
@@ -159,8 +161,14 @@ def test_reopen_keeps_first_response(compute: Compute) -> None:
     values = compute(reopened_after_period(), windows=("1h", "30d"))
     email = {"channel": "email", "window": "30d"}
 
-    assert series(values, "support_first_response_seconds", clock="calendar", stat="mean", **email) == 300.0
-    assert series(values, "support_resolution_seconds", clock="calendar", stat="mean", **email) == 600.0
+    assert (
+        series(values, "support_first_response_seconds", clock="calendar", stat="mean", **email)
+        == 300.0
+    )
+    assert (
+        series(values, "support_resolution_seconds", clock="calendar", stat="mean", **email)
+        == 600.0
+    )
 
 
 @pytest.mark.parametrize("window", ["1h", "30d"])
@@ -215,8 +223,14 @@ def test_reply_and_resolution_tie(compute: Compute, resolution_first: bool) -> N
     values = compute(events)
     email = {"channel": "email"}
 
-    assert series(values, "support_first_response_seconds", clock="calendar", stat="mean", **email) == 240.0
-    assert series(values, "support_resolution_seconds", clock="calendar", stat="mean", **email) == 240.0
+    assert (
+        series(values, "support_first_response_seconds", clock="calendar", stat="mean", **email)
+        == 240.0
+    )
+    assert (
+        series(values, "support_resolution_seconds", clock="calendar", stat="mean", **email)
+        == 240.0
+    )
     assert series(values, "support_no_touch_resolutions", **email) is None
 
 
@@ -235,7 +249,10 @@ def test_negative_durations_excluded(compute: Compute) -> None:
     values = compute(skewed_clocks())
     email = {"channel": "email"}
 
-    assert series(values, "support_resolution_seconds", clock="calendar", stat="mean", **email) == 3600.0
+    assert (
+        series(values, "support_resolution_seconds", clock="calendar", stat="mean", **email)
+        == 3600.0
+    )
     assert series(values, "support_kpi_samples", kpi="resolution", **email) == 1.0
     assert family(values, "support_first_response_seconds") == {}
 
@@ -250,7 +267,8 @@ def test_negative_durations_counted(compute: Compute) -> None:
     total = sum(
         value
         for (_, labels), value in family(values, "support_kpi_anomalies").items()
-        if dict(labels).get("channel") == "all" and dict(labels).get("team") == "all"
+        if dict(labels).get("channel") == "all"
+        and dict(labels).get("team") == "all"
         and dict(labels).get("window") == "7d"
     )
     assert total == 2.0
@@ -271,7 +289,15 @@ def test_unrated_survey_is_submission(compute: Compute) -> None:
 
 def nps_answers(scores: list[int]) -> list[AnyEvent]:
     return [
-        event("survey", f"n{index}", "10:00:00", ticket=None, survey="nps", score=score, response_id=f"p{index}")
+        event(
+            "survey",
+            f"n{index}",
+            "10:00:00",
+            ticket=None,
+            survey="nps",
+            score=score,
+            response_id=f"p{index}",
+        )
         for index, score in enumerate(scores)
     ]
 
@@ -298,7 +324,9 @@ def test_nps_changed_answer(compute: Compute) -> None:
     """A promoter answer replaced by a later 7 of the same response gives 100 * 4 / 35."""
     events = nps_answers([10] * 13 + [7] * 14 + [2] * 8)
     events.append(
-        event("survey", "n-changed", "10:30:00", ticket=None, survey="nps", score=7, response_id="p0")
+        event(
+            "survey", "n-changed", "10:30:00", ticket=None, survey="nps", score=7, response_id="p0"
+        )
     )
     values = compute(events)
 
@@ -321,7 +349,14 @@ def test_aht_from_parts(compute: Compute) -> None:
     """Talk 240 + hold 60 + after-contact 45 s and a 109 s talk-only call average 227 s."""
     events = [
         event("ticket_opened", "o1", "10:00:00", channel="phone"),
-        event("resolved", "r1", "10:10:00", talk_seconds=240, hold_seconds=60, after_contact_seconds=45),
+        event(
+            "resolved",
+            "r1",
+            "10:10:00",
+            talk_seconds=240,
+            hold_seconds=60,
+            after_contact_seconds=45,
+        ),
         event("ticket_opened", "o2", "10:00:00", ticket="T2", channel="phone"),
         event("resolved", "r2", "10:10:00", ticket="T2", talk_seconds=109),
     ]
@@ -375,5 +410,11 @@ def test_business_hours_first_response(compute: Compute) -> None:
     values = compute(events, business_hours=config)
     email = {"channel": "email"}
 
-    assert series(values, "support_first_response_seconds", clock="business", stat="mean", **email) == 1800.0
-    assert series(values, "support_first_response_seconds", clock="calendar", stat="mean", **email) == 163800.0
+    assert (
+        series(values, "support_first_response_seconds", clock="business", stat="mean", **email)
+        == 1800.0
+    )
+    assert (
+        series(values, "support_first_response_seconds", clock="calendar", stat="mean", **email)
+        == 163800.0
+    )
