@@ -379,7 +379,7 @@ class _Ticket:
         channel, _ = self.attribution(index)
         if channel not in self.options.service_level_channels:
             return []
-        # NOTE: the definitions do not say what a negative duration gives here, so it gives no outcome.
+        # NOTE: the definitions leave the outcome of a negative duration open; here it gives none.
         elapsed_us = self.time(index) - self.time(self.opens[0])
         if elapsed_us < 0:
             return []

@@ -47,6 +47,10 @@ class Aggregator:
     ) -> None:
         self.windows = windows
         self.tumbling = tumbling
+        # Per window name, the oldest bucket start still kept after the last prune. A
+        # change to an older bucket is dropped: recreating a pruned bucket from a
+        # retraction alone would leave negative counts.
+        self._horizons: dict[str, int] = {}
         self.contributions = contributions
         self.buckets = buckets
         # Contributions whose newest sample is older than this, relative to the clock,
@@ -85,10 +89,13 @@ class Aggregator:
     def _add_to_buckets(
         self, dimension: str, occurred_us: int, counters: CounterMap, sign: int, shard: int
     ) -> None:
-        keys = [bucket_key(dimension, w.name, w.bucket_start(occurred_us)) for w in self.windows]
+        starts = [(w.name, w.bucket_start(occurred_us)) for w in self.windows]
         if self.tumbling is not None:
-            keys.append(bucket_key(dimension, TUMBLING, self.tumbling.bucket_start(occurred_us)))
-        for key in keys:
+            starts.append((TUMBLING, self.tumbling.bucket_start(occurred_us)))
+        for window_name, start in starts:
+            if start < self._horizons.get(window_name, start):
+                continue
+            key = bucket_key(dimension, window_name, start)
             entry = self.buckets.get(key)
             merged: CounterMap = dict(entry["c"]) if entry else {}
             for name, increment in counters.items():
@@ -109,6 +116,9 @@ class Aggregator:
         of entries deleted.
         """
         by_name = {w.name: w for w in self.windows}
+        for window in self.windows:
+            self._horizons[window.name] = window.first_bucket(clock_us)
+        self._horizons[TUMBLING] = clock_us - self.retention_us
         stale = []
         for key, entry in list(self.buckets.items()):
             if shard is not None and entry["p"] != shard:

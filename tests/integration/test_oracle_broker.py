@@ -9,7 +9,6 @@ series must equal the oracle's.
 from __future__ import annotations
 
 import os
-
 import time
 from pathlib import Path
 
@@ -54,6 +53,15 @@ class GroupLag:
         self.consumer.close()
 
 
+def drained(worker: Worker, lag: GroupLag) -> bool:
+    """Return whether the group has committed every message, failing at once if the worker died."""
+    process = worker.process
+    if process is not None and process.poll() is not None:
+        raise AssertionError(f"worker exited with {process.returncode}:\n{worker.log_tail()}")
+    return lag() == 0
+
+
+@pytest.mark.timeout(2400)  # about 10 to 20 minutes on 2 cores; the suite default is 600 s
 def test_worker_matches_oracle(kafka_env: KafkaEnv, tmp_path: Path) -> None:
     """Every KPI series of the worker equals the oracle's after a 10,000-ticket replay."""
     workload = generate_workload(TICKETS, seed=SEED)
@@ -70,7 +78,11 @@ def test_worker_matches_oracle(kafka_env: KafkaEnv, tmp_path: Path) -> None:
         # Event counters overcount when a rebalance redelivers messages, so completion is
         # detected from the committed offsets of both stages instead.
         wait_until(
-            lambda: lag() == 0, timeout=1800, interval=3, what="no consumer lag", worker=worker
+            lambda: drained(worker, lag),
+            timeout=1800,
+            interval=3,
+            what="no consumer lag",
+            worker=worker,
         )
         # settled() then waits until two scrapes in a row give the same KPI values.
         samples = settled(worker, accepted=0)

@@ -19,11 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamproc.events import AnyEvent, event_to_json, parse_event
-from streamproc.kpi.aggregate import Aggregator
+from streamproc.kpi.aggregate import Aggregator, tumbling_totals
 from streamproc.kpi.business_hours_config import BusinessHoursConfig
+from streamproc.kpi.families import kpi_values
 from streamproc.kpi.ledger import apply_event, ledger_key
 from streamproc.kpi.pipeline import Pipeline, current_values
 from streamproc.kpi.targets import Targets
+from streamproc.kpi.tumbling import TumblingBuckets
 from streamproc.kpi.windows import build_windows
 from tests.oracle import (
     Key,
@@ -381,14 +383,21 @@ def partitioned_values(
     Each ticket partition keeps its own ledger store and receives its events in arrival
     order. Contributions queue per (ticket partition, aggregate partition) pair, because
     a Kafka partition keeps one producer's order. Every step takes one message from a
-    random non-empty source.
+    random non-empty source. As in the worker, aggregates keep hourly tumbling buckets
+    and are pruned now and then at the clock of the moment, with the worker's retention.
     """
     template = config.pipeline()
     options = template.options
     windows = template.windows
     ledgers: list[dict[str, Any]] = [{} for _ in range(tickets)]
     aggregators = [
-        Aggregator(windows=windows, contributions={}, buckets={}, retention_us=2**62)
+        Aggregator(
+            windows=windows,
+            contributions={},
+            buckets={},
+            retention_us=windows[-1].length_us + windows[-1].bucket_us,
+            tumbling=TumblingBuckets("1h"),
+        )
         for _ in range(aggregates)
     ]
 
@@ -406,6 +415,8 @@ def partitioned_values(
         if not sources:
             break
         kind, where = rng.choice(sources)
+        if clock_us is not None and rng.random() < 0.1:
+            rng.choice(aggregators).prune(clock_us)
 
         if kind == "in":
             item = inputs[where].popleft()
@@ -422,6 +433,7 @@ def partitioned_values(
     assert clock_us is not None
     merged: dict[Key, float] = {}
     for aggregator in aggregators:
+        check_tumbling_values(aggregator)
         values = current_values(
             aggregator.buckets.items(), windows=windows, clock_us=clock_us, targets=TARGETS
         )
@@ -430,6 +442,23 @@ def partitioned_values(
             assert key not in merged, f"series {key} comes from two aggregate partitions"
             merged[key] = value
     return merged
+
+
+def check_tumbling_values(aggregator: Aggregator) -> None:
+    """Compute every tumbling bucket's values, as the worker's snapshot timer does.
+
+    A bucket whose counters contradict each other (a negative count of successes, say)
+    fails here, where the worker would crash.
+    """
+    for (dimension, start_us), counters in tumbling_totals(aggregator.buckets.items()).items():
+        period = ("bucket_start", str(start_us))
+        try:
+            kpi_values(counters, channel=dimension, team="", period=period)
+        except ValueError as exc:
+            raise AssertionError(
+                f"tumbling bucket {dimension} at {start_us} has contradictory counters"
+                f" {counters}: {exc}"
+            ) from exc
 
 
 @EXAMPLES
@@ -447,3 +476,53 @@ def test_partitions_match_oracle(
     actual = partitioned_values(history, config, tickets=tickets, aggregates=aggregates, rng=rng)
 
     assert_equal_to_oracle(actual, history, config)
+
+
+def test_retraction_after_prune() -> None:
+    """A sample that changes after its hourly bucket was pruned leaves no negative count.
+
+    Ticket A's survey 8 days after its resolution keeps A's contribution while the
+    resolution's bucket is pruned. A reopen then voids A's first contact resolution,
+    and ticket B adds a resolution to the same hour.
+    """
+    events = [
+        build_event("ticket_opened", "a1", hours(10), "A", channel="chat"),
+        build_event("first_reply", "a2", hours(10, minutes=1), "A"),
+        build_event("resolved", "a3", hours(10, minutes=30), "A", contacts=1),
+        build_event("survey", "a4", hours(8 * 24 + 12), "A", survey="csat", score=5),
+        build_event("ticket_opened", "a5", hours(2 * 24 + 9), "A", channel="chat"),
+        build_event("ticket_opened", "b1", hours(10), "B", channel="chat"),
+        build_event("resolved", "b2", hours(10, minutes=40), "B", contacts=2),
+    ]
+    config = Config()
+    template = config.pipeline()
+    windows = template.windows
+    aggregator = Aggregator(
+        windows=windows,
+        contributions={},
+        buckets={},
+        retention_us=windows[-1].length_us + windows[-1].bucket_us,
+        tumbling=TumblingBuckets("1h"),
+    )
+    store: dict[str, Any] = {}
+    clock_us = 0
+    for index, item in enumerate(events):
+        result = apply_event(store, item, template.options, resend=True)
+        clock_us = max(clock_us, item.occurred_us)
+        for dimension, samples in result.contributions.items():
+            aggregator.apply(dimension, ledger_key(item), samples)
+        if item.event_id == "a4":
+            aggregator.prune(clock_us)
+
+    check_tumbling_values(aggregator)
+    values = current_values(
+        aggregator.buckets.items(), windows=windows, clock_us=clock_us, targets=TARGETS
+    )
+    assert_equal_to_oracle(
+        streaming_key_values(values), History(events=events, deliveries=events), config
+    )
+
+
+def hours(count: int, *, minutes: int = 0) -> int:
+    """Microseconds from BASE to `count` hours and `minutes` minutes later."""
+    return (count * 3_600 + minutes * 60) * 1_000_000

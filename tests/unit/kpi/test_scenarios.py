@@ -245,7 +245,7 @@ def skewed_clocks() -> list[AnyEvent]:
 
 
 def test_negative_durations_excluded(compute: Compute) -> None:
-    """Replies and resolutions stamped before the open are no samples: resolution is 3,600 s of 1."""
+    """Replies and resolutions stamped before the open are no samples: 3,600 s of 1 resolution."""
     values = compute(skewed_clocks())
     email = {"channel": "email"}
 
@@ -400,7 +400,7 @@ def kolkata_office_hours() -> Any:
 
 
 def test_business_hours_first_response(compute: Compute) -> None:
-    """Opened Saturday 11:00, answered Monday 08:30 (Kolkata): 1,800 business s, 163,800 calendar s."""
+    """Saturday 11:00 to Monday 08:30 in Kolkata is 1,800 business and 163,800 calendar seconds."""
     config = kolkata_office_hours()
     events = [
         # Saturday 2024-05-11 11:00 and Monday 2024-05-13 08:30 in UTC+05:30.
