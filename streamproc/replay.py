@@ -20,7 +20,7 @@ def replay_file(path: Path, settings: Settings, *, speed: float | None, progress
     """Send every line of `path` to the topic of its `type`, keyed by ticket, in file order.
 
     Lines are sent as they are, so the worker validates them and dead-letters invalid
-    ones. A line whose topic cannot be told (not JSON, no known `type`) is not sent and
+    ones. A line whose topic cannot be determined (not JSON, no known `type`) is not sent and
     is listed in the report.
     """
     if speed is not None and speed <= 0:

@@ -7,6 +7,7 @@ reads values with the same `current_values`.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -132,8 +133,6 @@ def dimensions_of(values: Iterable[KpiValue]) -> set[tuple[str, str]]:
 
 
 def parse_dimension_key_of_contribution(key: str) -> str:
-    import json
-
     dimension, _ = json.loads(key)
     return str(dimension)
 

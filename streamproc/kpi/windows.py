@@ -23,7 +23,7 @@ class Window:
     bucket_us: int
 
     def bucket_start(self, occurred_us: int) -> int:
-        """Return the start of the bucket that holds `occurred_us`."""
+        """Return the start of the bucket that contains `occurred_us`."""
         return occurred_us - occurred_us % self.bucket_us
 
     def first_bucket(self, clock_us: int) -> int:
@@ -31,7 +31,7 @@ class Window:
         return self.bucket_start(clock_us) - self.length_us + self.bucket_us
 
     def contains(self, bucket_start: int, clock_us: int) -> bool:
-        """Whether a bucket is inside the window at `clock_us`."""
+        """Return whether a bucket is inside the window at `clock_us`."""
         return self.first_bucket(clock_us) <= bucket_start <= self.bucket_start(clock_us)
 
 

@@ -233,6 +233,7 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
         exporter.assigned_partitions.set(len(actives))
         shards = frozenset(tp.partition for tp in actives if tp.topic == settings.aggregate_topic())
         ticket_shards = frozenset(tp.partition for tp in actives if tp.topic in topic_types)
+
         clock_values = [value for value in clocks.values() if value]
         clock_us = max(clock_values) if clock_values else None
         now_us = int(time.time() * 1_000_000) if settings.live_clock == "wall" else clock_us
@@ -242,6 +243,7 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
         if marker == state.published and settings.live_clock != "wall":
             return
         state.published = marker
+
         values: list[Any] = []
         if clock_us is not None:
             values = current_values(
@@ -251,6 +253,7 @@ def create_app(settings: Settings, exporter: Exporter) -> faust.App:
                 targets=targets,
                 shards=set(shards),
             )
+
         if now_us is not None:
             statuses = [
                 entry["live"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
-from tests.integration.test_worker import replay, settled, write_events
+from tests.integration.test_worker import late_resolutions, replay, settled, write_events
 from tests.integration.worker import KafkaEnv, Worker, wait_until
 
 pytestmark = pytest.mark.kafka
@@ -34,16 +34,8 @@ def latest_by_key(records: list[tuple[str, dict]]) -> dict[str, dict]:
 
 
 def test_final_hour_snapshot(kafka_env: KafkaEnv, tmp_path: Path) -> None:
-    """The 09:00-10:00 hour's final snapshot holds 3 contacts, the late one included."""
-    documents = [
-        {"type": "ticket_opened", "event_id": "o", "ticket_id": "L1",
-         "occurred_at": "2024-05-06T09:00:00Z", "channel": "email"},
-    ]
-    for index, at in enumerate(["09:50", "10:05", "09:58", "10:30", "09:55"]):
-        documents.append(
-            {"type": "resolved", "event_id": f"r{index}", "ticket_id": "L1",
-             "occurred_at": f"2024-05-06T{at}:00Z", "handle_seconds": 60, "contacts": 1}
-        )
+    """The 09:00-10:00 hour's final snapshot contains 3 contacts, the late one included."""
+    documents = late_resolutions()
     worker = Worker(kafka_env, tmp_path, extra={"STREAMPROC_SNAPSHOT_INTERVAL_SECONDS": "1"}).start()
     try:
         replay(kafka_env, write_events(tmp_path / "late.jsonl", documents))

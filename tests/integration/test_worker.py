@@ -68,7 +68,7 @@ def test_worker_matches_offline(kafka_env: KafkaEnv, tmp_path: Path) -> None:
 
 
 def offline_values_allow_invalid(env: KafkaEnv, path: Path) -> dict:
-    # The fixture holds one invalid line on purpose, so `kpis` exits 1; read its output anyway.
+    # The fixture contains one invalid line on purpose, so `kpis` exits 1; read its output anyway.
     import subprocess
 
     try:
@@ -141,9 +141,9 @@ def test_malformed_messages_dead_lettered(kafka_env: KafkaEnv, tmp_path: Path) -
 
 
 # NOTE: a worker restarted right after a kill sometimes reaches "Worker ready" and then
-# consumes nothing (seen in about 1 of 5 runs of this file on 2 cores, in
-# faust-streaming 0.15.3's recovery; cause not found). The rerun keeps CI meaningful while
-# the StreamprocNoEventsProcessed alert covers the stall in production.
+# consumes nothing. It was seen in about 1 of 5 runs of this file on 2 cores, inside
+# faust-streaming 0.15.3's recovery, and the cause is not known. The rerun keeps CI
+# meaningful, and the StreamprocNoEventsProcessed alert covers the stall in production.
 @pytest.mark.flaky(reruns=2)
 def test_restart_keeps_state(kafka_env: KafkaEnv, tmp_path: Path) -> None:
     """A worker killed and restarted recovers its tables and counts redelivered events once."""
@@ -210,8 +210,12 @@ def write_events(path: Path, documents: list[dict]) -> Path:
     return path
 
 
-def test_late_event_counted_by_worker(kafka_env: KafkaEnv, tmp_path: Path) -> None:
-    """Resolutions at 09:50, 10:05, 09:58, 10:30, 09:55 give one late event and 5 contacts."""
+def late_resolutions() -> list[dict]:
+    """Return one email ticket opened at 09:00 with resolutions arriving out of order.
+
+    With a 10 min grace period only the 09:55 resolution is late: it arrives when the
+    clock is at 10:30, past the 10:10 end of its hour's grace.
+    """
     documents = [
         {"type": "ticket_opened", "event_id": "o", "ticket_id": "L1",
          "occurred_at": "2024-05-06T09:00:00Z", "channel": "email"},
@@ -221,6 +225,12 @@ def test_late_event_counted_by_worker(kafka_env: KafkaEnv, tmp_path: Path) -> No
             {"type": "resolved", "event_id": f"r{index}", "ticket_id": "L1",
              "occurred_at": f"2024-05-06T{at}:00Z", "handle_seconds": 60, "contacts": 1}
         )
+    return documents
+
+
+def test_late_event_counted_by_worker(kafka_env: KafkaEnv, tmp_path: Path) -> None:
+    """Resolutions at 09:50, 10:05, 09:58, 10:30, 09:55 give one late event and 5 contacts."""
+    documents = late_resolutions()
     path = write_events(tmp_path / "late.jsonl", documents)
 
     worker = Worker(kafka_env, tmp_path).start()

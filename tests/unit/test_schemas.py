@@ -14,7 +14,7 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 @pytest.mark.parametrize("name", sorted(event_json_schemas()))
 def test_schema_file_current(name: str) -> None:
-    """docs/schemas holds what `streamproc schemas docs/schemas` writes today."""
+    """docs/schemas contains what `streamproc schemas docs/schemas` writes today."""
     committed = json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
 
     assert committed == event_json_schemas()[name], "run: streamproc schemas docs/schemas"
@@ -22,7 +22,7 @@ def test_schema_file_current(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["kpi_snapshot", "breach"])
 def test_record_schema_current(name: str) -> None:
-    """docs/schemas holds the JSON Schema of the snapshot and breach record models."""
+    """docs/schemas contains the JSON Schema of the snapshot and breach record models."""
     from streamproc.kpi.records import BreachRecord, SnapshotRecord
 
     model = {"kpi_snapshot": SnapshotRecord, "breach": BreachRecord}[name]
